@@ -1,0 +1,77 @@
+//! The HTTP API: thin poem-openapi handlers that parse, authorize, call `domain` and convert.
+//! No SQL here.
+
+pub mod api_keys;
+pub mod audit_logs;
+pub mod auth;
+pub mod invitations;
+pub mod me;
+pub mod problem;
+pub mod responses;
+pub mod roles;
+pub mod security;
+pub mod service;
+pub mod signup;
+pub mod tenant;
+pub mod users;
+
+use poem_openapi::{OpenApiService, Tags};
+
+#[derive(Tags)]
+pub enum Tag {
+    /// Liveness and readiness.
+    Service,
+    /// Creating tenants.
+    Signup,
+    /// Logging in and out, and refreshing access tokens.
+    Auth,
+    /// The caller's own identity.
+    Me,
+    /// The tenant's settings.
+    Tenant,
+    /// The tenant's users.
+    Users,
+    /// Inviting people to the tenant.
+    Invitations,
+    /// Machine credentials.
+    ApiKeys,
+    /// Roles and permissions.
+    Roles,
+    /// Who changed what, and when.
+    AuditLogs,
+}
+
+pub type Apis = (
+    service::ServiceApi,
+    signup::SignupApi,
+    auth::AuthApi,
+    me::MeApi,
+    tenant::TenantApi,
+    users::UsersApi,
+    invitations::InvitationsApi,
+    api_keys::ApiKeysApi,
+    roles::RolesApi,
+    audit_logs::AuditLogsApi,
+);
+
+/// The OpenAPI service; `switchboard openapi` prints its spec, which is checked in.
+pub fn service(public_url: &str) -> OpenApiService<Apis, ()> {
+    OpenApiService::new(
+        (
+            service::ServiceApi,
+            signup::SignupApi,
+            auth::AuthApi,
+            me::MeApi,
+            tenant::TenantApi,
+            users::UsersApi,
+            invitations::InvitationsApi,
+            api_keys::ApiKeysApi,
+            roles::RolesApi,
+            audit_logs::AuditLogsApi,
+        ),
+        "Switchboard",
+        env!("CARGO_PKG_VERSION"),
+    )
+    .description("The Switchboard customer-engagement platform API. Errors are RFC 9457 problem+json.")
+    .server(public_url)
+}

@@ -1,0 +1,77 @@
+//! Builds the HTTP application: every API, the middleware stack, the spec and Swagger UI.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use poem::endpoint::make_sync;
+use poem::listener::{Acceptor, TcpAcceptor};
+use poem::middleware::{AddData, CatchPanic};
+use poem::web::Html;
+use poem::{Endpoint, EndpointExt, IntoEndpoint, Route, Server};
+
+use crate::api;
+use crate::http::{body_limit, idempotency, problem_errors, request_id};
+use crate::state::AppState;
+
+/// The whole application as one endpoint.
+pub fn build(state: Arc<AppState>) -> impl Endpoint {
+    let service = api::service(&state.config.public_url);
+    let spec = service.spec();
+    let docs = service.swagger_ui();
+    let max_body = state.config.max_body_bytes;
+    Route::new()
+        .nest("/", service)
+        .at(
+            "/openapi.json",
+            make_sync(move |_| {
+                poem::Response::builder()
+                    .content_type("application/json")
+                    .body(spec.clone())
+            }),
+        )
+        .nest("/docs", docs)
+        .at("/", make_sync(|_| Html(r#"<a href="/docs">Switchboard API docs</a>"#)))
+        .around(idempotency::middleware)
+        .with(AddData::new(state))
+        .around(move |ep, req| body_limit::middleware(ep, req, max_body))
+        .with(CatchPanic::new())
+        .around(problem_errors::middleware)
+        .around(request_id::middleware)
+        .into_endpoint()
+}
+
+/// Serves until `shutdown` resolves, then lets in-flight requests finish (up to 30 s).
+pub async fn serve(
+    state: Arc<AppState>,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send,
+) -> std::io::Result<()> {
+    let acceptor = TcpAcceptor::from_tokio(listener)?;
+    tracing::info!(addr = ?acceptor.local_addr(), "listening");
+    Server::new_with_acceptor(acceptor)
+        .run_with_graceful_shutdown(build(state), shutdown, Some(Duration::from_secs(30)))
+        .await
+}
+
+/// Resolves on SIGTERM or ctrl-c.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

@@ -1,0 +1,98 @@
+//! The permission catalog and the built-in roles.
+//!
+//! A permission is `object:action`. Built-in role policies are defined here, in code, so that a
+//! new release extends them for every tenant at once; custom roles are stored per tenant.
+
+use std::fmt;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Permission {
+    pub object: &'static str,
+    pub action: &'static str,
+}
+
+impl fmt::Display for Permission {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.object, self.action)
+    }
+}
+
+macro_rules! permissions {
+    ($($name:ident = ($object:literal, $action:literal): $doc:literal;)*) => {
+        $(#[doc = $doc] pub const $name: Permission = Permission { object: $object, action: $action };)*
+        /// Every permission, with what it allows.
+        pub const ALL: &[(Permission, &str)] = &[$(($name, $doc)),*];
+    };
+}
+
+permissions! {
+    PROFILE_READ = ("profile", "read"): "Read your own user, tenant and role.";
+    TENANT_READ = ("tenant", "read"): "Read the tenant's settings.";
+    TENANT_WRITE = ("tenant", "write"): "Change the tenant's settings.";
+    USERS_READ = ("users", "read"): "List the tenant's users.";
+    USERS_WRITE = ("users", "write"): "Change users' roles and remove users.";
+    INVITATIONS_READ = ("invitations", "read"): "List invitations.";
+    INVITATIONS_WRITE = ("invitations", "write"): "Invite people and revoke invitations.";
+    API_KEYS_READ = ("api_keys", "read"): "List API keys.";
+    API_KEYS_WRITE = ("api_keys", "write"): "Create and revoke API keys.";
+    ROLES_READ = ("roles", "read"): "List roles and permissions.";
+    ROLES_WRITE = ("roles", "write"): "Create and delete custom roles.";
+    AUDIT_LOGS_READ = ("audit_logs", "read"): "Read the audit log.";
+}
+
+pub fn parse(s: &str) -> Option<Permission> {
+    ALL.iter().map(|(p, _)| *p).find(|p| p.to_string() == s)
+}
+
+pub const OWNER: &str = "owner";
+pub const ADMIN: &str = "admin";
+pub const MARKETER: &str = "marketer";
+pub const AGENT: &str = "agent";
+pub const VIEWER: &str = "viewer";
+
+/// Built-in roles, most powerful first, with their descriptions.
+pub const BUILTIN_ROLES: &[(&str, &str)] = &[
+    (OWNER, "Everything, including the tenant's settings."),
+    (ADMIN, "Everything but the tenant's settings."),
+    (MARKETER, "Audiences and campaigns."),
+    (AGENT, "Conversations with customers."),
+    (VIEWER, "Read-only access."),
+];
+
+pub fn is_builtin(role: &str) -> bool {
+    BUILTIN_ROLES.iter().any(|(name, _)| *name == role)
+}
+
+/// The permissions of a built-in role; `None` for any other name.
+pub fn builtin_permissions(role: &str) -> Option<Vec<Permission>> {
+    let everything = ALL.iter().map(|(p, _)| *p);
+    let basics = [PROFILE_READ, TENANT_READ, USERS_READ];
+    Some(match role {
+        OWNER => everything.collect(),
+        ADMIN => everything.filter(|p| *p != TENANT_WRITE).collect(),
+        MARKETER | AGENT => basics.to_vec(),
+        VIEWER => [&basics[..], &[ROLES_READ, INVITATIONS_READ]].concat(),
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn catalog_parses_and_roles_nest() {
+        for (p, _) in ALL {
+            assert_eq!(parse(&p.to_string()), Some(*p));
+        }
+        assert_eq!(parse("users:delete"), None);
+        let owner = builtin_permissions(OWNER).unwrap();
+        for (role, _) in BUILTIN_ROLES {
+            let perms = builtin_permissions(role).unwrap();
+            assert!(perms.iter().all(|p| owner.contains(p)), "{role} exceeds owner");
+            assert!(perms.contains(&PROFILE_READ), "{role} cannot read its profile");
+        }
+        assert!(!builtin_permissions(ADMIN).unwrap().contains(&TENANT_WRITE));
+        assert_eq!(builtin_permissions("custom"), None);
+    }
+}

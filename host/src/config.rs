@@ -1,0 +1,93 @@
+//! One typed configuration: defaults in code, an optional TOML file, `SWITCHBOARD_*` env vars on top.
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default)]
+pub struct Config {
+    /// Address the HTTP server listens on.
+    pub bind: SocketAddr,
+    /// `sqlite://…` (default, created on first start) or `postgres://…`.
+    pub database_url: String,
+    /// Connections in the database pool.
+    pub database_max_connections: u32,
+    /// Base URL clients reach this server at; used for links in emails and webhook URLs.
+    pub public_url: String,
+    /// Whether `POST /v1/signup` creates tenants (operators may prefer `switchboard tenant create`).
+    pub signup_enabled: bool,
+    /// HMAC key for access tokens. Generated per process when unset, which logs everyone out on
+    /// restart and cannot be shared by several hosts: set it in production.
+    #[serde(serialize_with = "serialize_secret")]
+    pub jwt_secret: Option<SecretString>,
+    /// Access token lifetime in seconds.
+    pub access_token_ttl_secs: u64,
+    /// Refresh token lifetime in seconds.
+    pub refresh_token_ttl_secs: u64,
+    /// Invitation lifetime in seconds.
+    pub invitation_ttl_secs: u64,
+    /// Requests per second allowed to one principal (user or API key), with `rate_limit_burst`.
+    pub rate_limit_per_second: u32,
+    pub rate_limit_burst: u32,
+    /// Login attempts per minute for one email and for one client address.
+    pub login_attempts_per_minute: u32,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// Seconds a cached authorization enforcer lives before it is rebuilt from the database
+    /// (changes made through this process invalidate it at once).
+    pub authz_cache_ttl_secs: u64,
+    /// Log format: `pretty` or `json`.
+    pub log_format: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            bind: ([127, 0, 0, 1], 8080).into(),
+            database_url: "sqlite://switchboard.db".into(),
+            database_max_connections: 16,
+            public_url: "http://127.0.0.1:8080".into(),
+            signup_enabled: true,
+            jwt_secret: None,
+            access_token_ttl_secs: 15 * 60,
+            refresh_token_ttl_secs: 30 * 24 * 3600,
+            invitation_ttl_secs: 7 * 24 * 3600,
+            rate_limit_per_second: 100,
+            rate_limit_burst: 200,
+            login_attempts_per_minute: 10,
+            max_body_bytes: 2 * 1024 * 1024,
+            authz_cache_ttl_secs: 60,
+            log_format: "pretty".into(),
+        }
+    }
+}
+
+fn serialize_secret<S: serde::Serializer>(value: &Option<SecretString>, s: S) -> Result<S::Ok, S::Error> {
+    match value {
+        Some(_) => s.serialize_some("[redacted]"),
+        None => s.serialize_none(),
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {0}")]
+pub struct ConfigError(#[from] Box<figment::Error>);
+
+impl Config {
+    /// Loads defaults, then `path` (if given and present), then `SWITCHBOARD_*` variables.
+    pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(path) = path {
+            figment = figment.merge(Toml::file(path));
+        }
+        figment
+            .merge(Env::prefixed("SWITCHBOARD_"))
+            .extract()
+            .map_err(|e| ConfigError(Box::new(e)))
+    }
+}

@@ -1,0 +1,109 @@
+//! `Idempotency-Key` on POSTs: the first response (unless it was a server error) is stored and
+//! replayed for every retry with the same key from the same principal; a retry with a
+//! different body is refused, and a retry while the first is still running gets 409.
+
+use poem::http::header::CONTENT_TYPE;
+use poem::http::{HeaderValue, Method, StatusCode};
+use poem::{Body, Endpoint, Error, IntoResponse, Request, Response, Result};
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+
+use crate::domain::principal;
+use crate::state::AppState;
+use crate::store::{self, StoreError};
+
+pub const HEADER: &str = "idempotency-key";
+pub const REPLAYED: &str = "idempotent-replayed";
+
+fn internal(e: StoreError) -> Error {
+    tracing::error!(error = %e, "idempotency store failed");
+    Error::from_status(StatusCode::INTERNAL_SERVER_ERROR)
+}
+
+pub async fn middleware<E: Endpoint>(next: E, mut req: Request) -> Result<Response> {
+    let key = match req.headers().get(HEADER).map(|v| v.to_str().map(str::to_owned)) {
+        Some(Ok(key)) if req.method() == Method::POST => key,
+        Some(_) if req.method() == Method::POST => {
+            return Err(Error::from_string(
+                "Idempotency-Key must be visible ASCII",
+                StatusCode::BAD_REQUEST,
+            ))
+        }
+        _ => return next.call(req).await.map(IntoResponse::into_response),
+    };
+    if !(1..=255).contains(&key.len()) {
+        return Err(Error::from_string(
+            "Idempotency-Key must be 1 to 255 characters",
+            StatusCode::BAD_REQUEST,
+        ));
+    }
+    let state = req
+        .data::<Arc<AppState>>()
+        .cloned()
+        .expect("AppState is attached by the app");
+    let scope = req
+        .headers()
+        .get(poem::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|token| principal::idempotency_scope(&state, token))
+        .unwrap_or_else(|| "anonymous".to_owned());
+    let body = req.take_body().into_bytes().await?;
+    let mut hasher = Sha256::new();
+    hasher.update(req.uri().path().as_bytes());
+    hasher.update([0]);
+    hasher.update(&body);
+    let request_hash = hex::encode(hasher.finalize());
+
+    let mut tx = state.store.system_tx().await.map_err(internal)?;
+    let existing = store::idempotency::claim(&mut tx, &scope, &key, &request_hash)
+        .await
+        .map_err(internal)?;
+    tx.commit().await.map_err(|e| internal(e.into()))?;
+    if let Some(row) = existing {
+        if row.request_hash != request_hash {
+            return Err(Error::from_string(
+                "this Idempotency-Key was already used with a different request",
+                StatusCode::UNPROCESSABLE_ENTITY,
+            ));
+        }
+        let Some(status) = row.status else {
+            return Err(Error::from_string(
+                "a request with this Idempotency-Key is in progress",
+                StatusCode::CONFLICT,
+            ));
+        };
+        let mut resp = Response::builder()
+            .status(StatusCode::from_u16(status as u16).unwrap_or(StatusCode::OK))
+            .header(REPLAYED, "true")
+            .body(row.body.unwrap_or_default());
+        if let Some(ct) = row.content_type.and_then(|ct| HeaderValue::from_str(&ct).ok()) {
+            resp.headers_mut().insert(CONTENT_TYPE, ct);
+        }
+        return Ok(resp);
+    }
+
+    req.set_body(Body::from(body));
+    let resp = match next.call(req).await {
+        Ok(resp) => resp.into_response(),
+        Err(err) => err.into_response(),
+    };
+    let status = resp.status();
+    let mut tx = state.store.system_tx().await.map_err(internal)?;
+    if status.is_server_error() {
+        store::idempotency::release(&mut tx, &scope, &key)
+            .await
+            .map_err(internal)?;
+        tx.commit().await.map_err(|e| internal(e.into()))?;
+        return Ok(resp);
+    }
+    let (parts, body) = resp.into_parts();
+    let bytes = body.into_bytes().await?;
+    let content_type = parts.headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    let text = String::from_utf8_lossy(&bytes);
+    store::idempotency::complete(&mut tx, &scope, &key, status.as_u16(), content_type, &text)
+        .await
+        .map_err(internal)?;
+    tx.commit().await.map_err(|e| internal(e.into()))?;
+    Ok(Response::from_parts(parts, Body::from(bytes)))
+}

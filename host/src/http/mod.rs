@@ -1,0 +1,6 @@
+//! Cross-cutting HTTP middleware.
+
+pub mod body_limit;
+pub mod idempotency;
+pub mod problem_errors;
+pub mod request_id;

@@ -1,0 +1,84 @@
+use std::process::ExitCode;
+
+use clap::Parser;
+use switchboard::cli::{Cli, Command, TenantCommand};
+use switchboard::config::Config;
+use switchboard::domain::tenants::{self, NewTenant};
+use switchboard::state::AppState;
+use switchboard::{api, app, store};
+use tracing_subscriber::EnvFilter;
+
+fn init_tracing(config: &Config) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if config.log_format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match Config::load(cli.config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    init_tracing(&config);
+    match run(cli.command, config).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command, config: Config) -> anyhow::Result<()> {
+    match command {
+        Command::Openapi => println!("{}", api::service(&config.public_url).spec()),
+        Command::Migrate => {
+            let store = store::Store::connect(&config.database_url, 1).await?;
+            store.migrate().await?;
+            tracing::info!("migrations applied");
+        }
+        Command::Serve => {
+            let listener = tokio::net::TcpListener::bind(config.bind).await?;
+            let state = AppState::start(config).await?;
+            app::serve(state, listener, app::shutdown_signal()).await?;
+        }
+        Command::Tenant {
+            command:
+                TenantCommand::Create {
+                    name,
+                    owner_email,
+                    owner_password,
+                },
+        } => {
+            let state = AppState::start(config).await?;
+            let generated = owner_password.is_none();
+            let password =
+                owner_password.unwrap_or_else(|| switchboard::auth::secrets::generate("").chars().take(24).collect());
+            let input = NewTenant {
+                tenant_name: &name,
+                email: &owner_email,
+                password: &password,
+            };
+            let created = tenants::create(&state, input, None)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}: {e:?}"))?;
+            println!("tenant_id={}", created.tenant.id);
+            println!("owner_id={}", created.owner.id);
+            if generated {
+                println!("owner_password={password}");
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,175 @@
+//! Data access: the only module that speaks SQL.
+//!
+//! One store runs on SQLite and PostgreSQL through sqlx's `Any` driver with runtime-built,
+//! parameterised queries (`$1` placeholders work on both). Tenant scoping lives here:
+//! every tenant-owned table is read and written only through functions that take a
+//! [`TenantCtx`] and bind its tenant id themselves, inside a transaction opened by
+//! [`Store::tenant_tx`]. On PostgreSQL that transaction also drops to the `switchboard_tenant`
+//! role and sets `switchboard.tenant_id`, so row-level security is a second wall.
+
+pub mod api_keys;
+pub mod audit;
+pub mod idempotency;
+pub mod invitations;
+pub mod refresh_tokens;
+pub mod roles;
+pub mod tenants;
+pub mod users;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::migrate::Migrator;
+use sqlx::{Any, AnyPool, ConnectOptions, Executor, Transaction};
+
+use crate::tenancy::TenantCtx;
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/postgres");
+
+pub type Tx = Transaction<'static, Any>;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    #[error("{field} already exists")]
+    Conflict { field: &'static str },
+    #[error("unsupported database url {0:?}: use sqlite:// or postgres://")]
+    UnsupportedUrl(String),
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+    #[error(transparent)]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Maps a unique violation to a conflict on `field`; leaves other errors as they are.
+pub(crate) fn conflict_on(field: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
+    move |e| match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict { field },
+        _ => StoreError::Db(e),
+    }
+}
+
+/// Milliseconds since the Unix epoch: the one time representation in the database.
+pub fn now_ms() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp_nanos() as i64 / 1_000_000
+}
+
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl Store {
+    /// Connects, creating the SQLite file when missing. Does not migrate.
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Self> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Backend::Postgres
+        } else {
+            return Err(StoreError::UnsupportedUrl(url.to_owned()));
+        };
+        let url = match backend {
+            Backend::Sqlite if !url.contains("mode=") => {
+                let sep = if url.contains('?') { '&' } else { '?' };
+                format!("{url}{sep}mode=rwc")
+            }
+            _ => url.to_owned(),
+        };
+        let options = AnyConnectOptions::from_str(&url)?.disable_statement_logging();
+        let pool = AnyPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        conn.execute(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                             PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
+                        )
+                        .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await?;
+        Ok(Self { pool, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    fn migrator(&self) -> &'static Migrator {
+        match self.backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        }
+    }
+
+    pub async fn migrate(&self) -> Result<()> {
+        self.migrator().run(&self.pool).await?;
+        Ok(())
+    }
+
+    /// True when the database answers and every migration this binary knows is applied.
+    pub async fn ready(&self) -> Result<bool> {
+        let applied: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success = TRUE")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(applied as usize >= self.migrator().iter().count())
+    }
+
+    async fn begin(&self) -> Result<Tx> {
+        // SQLite: take the write lock up front so a read-then-write transaction never fails
+        // with SQLITE_BUSY on lock upgrade (the busy timeout only covers the first lock).
+        let begin = match self.backend {
+            Backend::Sqlite => "BEGIN IMMEDIATE",
+            Backend::Postgres => "BEGIN",
+        };
+        Ok(self.pool.begin_with(begin).await?)
+    }
+
+    /// A transaction for one tenant. On PostgreSQL, row-level security applies to it.
+    pub async fn tenant_tx(&self, ctx: &TenantCtx) -> Result<Tx> {
+        let mut tx = self.begin().await?;
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT set_config('switchboard.tenant_id', $1, true)")
+                .bind(ctx.tenant_id.as_str())
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("SET LOCAL ROLE switchboard_tenant")
+                .execute(&mut *tx)
+                .await?;
+        }
+        Ok(tx)
+    }
+
+    /// A read-only tenant-scoped query outside a write transaction: SQLite reads need no lock.
+    pub async fn tenant_read(&self, ctx: &TenantCtx) -> Result<Tx> {
+        match self.backend {
+            Backend::Sqlite => Ok(self.pool.begin().await?),
+            Backend::Postgres => self.tenant_tx(ctx).await,
+        }
+    }
+
+    /// A transaction for the few lookups that precede knowing the tenant (login by email,
+    /// credential by hash) and for creating tenants. Callers are in `domain::identity` only.
+    pub(crate) async fn system_tx(&self) -> Result<Tx> {
+        self.begin().await
+    }
+}

@@ -1,0 +1,15 @@
+//! Black-box tests of the API: one binary, many modules, each test with its own server and
+//! database, run on SQLite or (with SWITCHBOARD_TEST_POSTGRES_URL) PostgreSQL.
+
+mod api_keys;
+mod audit;
+mod auth;
+mod errors;
+mod idempotency;
+mod invitations;
+mod isolation;
+mod openapi;
+mod role_matrix;
+mod roles;
+mod service;
+mod signup;

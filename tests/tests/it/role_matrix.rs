@@ -1,0 +1,210 @@
+//! Walks every route with every built-in role, as an API key and as a logged-in user, and checks
+//! the answer against the permission each role is meant to have.
+
+use std::collections::{BTreeSet, HashSet};
+
+use reqwest::Method;
+use serde_json::{json, Value};
+use switchboard_tests::{Session, TestServer};
+
+/// `(operationId, method, path, body, permission)`; `None` marks a public operation.
+fn routes() -> Vec<(&'static str, Method, String, Option<Value>, Option<&'static str>)> {
+    let missing_user = "usr_00000000000070008000000000000000";
+    let unique = || uuid::Uuid::now_v7().simple().to_string();
+    vec![
+        ("getMe", Method::GET, "/v1/me".into(), None, Some("profile:read")),
+        ("getTenant", Method::GET, "/v1/tenant".into(), None, Some("tenant:read")),
+        (
+            "updateTenant",
+            Method::PATCH,
+            "/v1/tenant".into(),
+            Some(json!({"name": "Renamed"})),
+            Some("tenant:write"),
+        ),
+        ("listUsers", Method::GET, "/v1/users".into(), None, Some("users:read")),
+        (
+            "getUser",
+            Method::GET,
+            format!("/v1/users/{missing_user}"),
+            None,
+            Some("users:read"),
+        ),
+        (
+            "updateUser",
+            Method::PATCH,
+            format!("/v1/users/{missing_user}"),
+            Some(json!({"role": "viewer"})),
+            Some("users:write"),
+        ),
+        (
+            "deleteUser",
+            Method::DELETE,
+            format!("/v1/users/{missing_user}"),
+            None,
+            Some("users:write"),
+        ),
+        (
+            "createInvitation",
+            Method::POST,
+            "/v1/invitations".into(),
+            Some(json!({"email": format!("{}@m.example", unique()), "role": "viewer"})),
+            Some("invitations:write"),
+        ),
+        (
+            "listInvitations",
+            Method::GET,
+            "/v1/invitations".into(),
+            None,
+            Some("invitations:read"),
+        ),
+        (
+            "revokeInvitation",
+            Method::DELETE,
+            "/v1/invitations/inv_00000000000070008000000000000000".into(),
+            None,
+            Some("invitations:write"),
+        ),
+        (
+            "createApiKey",
+            Method::POST,
+            "/v1/api-keys".into(),
+            Some(json!({"name": "matrix", "role": "viewer"})),
+            Some("api_keys:write"),
+        ),
+        (
+            "listApiKeys",
+            Method::GET,
+            "/v1/api-keys".into(),
+            None,
+            Some("api_keys:read"),
+        ),
+        (
+            "revokeApiKey",
+            Method::DELETE,
+            "/v1/api-keys/key_00000000000070008000000000000000".into(),
+            None,
+            Some("api_keys:write"),
+        ),
+        ("listRoles", Method::GET, "/v1/roles".into(), None, Some("roles:read")),
+        (
+            "createRole",
+            Method::POST,
+            "/v1/roles".into(),
+            Some(json!({"name": format!("r{}", unique()), "permissions": ["profile:read"]})),
+            Some("roles:write"),
+        ),
+        (
+            "deleteRole",
+            Method::DELETE,
+            "/v1/roles/none-such".into(),
+            None,
+            Some("roles:write"),
+        ),
+        (
+            "listPermissions",
+            Method::GET,
+            "/v1/permissions".into(),
+            None,
+            Some("roles:read"),
+        ),
+        (
+            "listAuditLogs",
+            Method::GET,
+            "/v1/audit-logs".into(),
+            None,
+            Some("audit_logs:read"),
+        ),
+        ("signup", Method::POST, "/v1/signup".into(), None, None),
+        ("login", Method::POST, "/v1/auth/login".into(), None, None),
+        ("refreshToken", Method::POST, "/v1/auth/refresh".into(), None, None),
+        ("logout", Method::POST, "/v1/auth/logout".into(), None, None),
+        (
+            "acceptInvitation",
+            Method::POST,
+            "/v1/invitations/accept".into(),
+            None,
+            None,
+        ),
+        ("healthz", Method::GET, "/healthz".into(), None, None),
+        ("readyz", Method::GET, "/readyz".into(), None, None),
+    ]
+}
+
+/// What each built-in role is meant to be able to do.
+fn expected(role: &str) -> HashSet<&'static str> {
+    let basics = ["profile:read", "tenant:read", "users:read"];
+    let all = [
+        "profile:read",
+        "tenant:read",
+        "tenant:write",
+        "users:read",
+        "users:write",
+        "invitations:read",
+        "invitations:write",
+        "api_keys:read",
+        "api_keys:write",
+        "roles:read",
+        "roles:write",
+        "audit_logs:read",
+    ];
+    match role {
+        "owner" => all.into_iter().collect(),
+        "admin" => all.into_iter().filter(|p| *p != "tenant:write").collect(),
+        "marketer" | "agent" => basics.into_iter().collect(),
+        "viewer" => basics.into_iter().chain(["roles:read", "invitations:read"]).collect(),
+        other => panic!("no expectation for {other}"),
+    }
+}
+
+async fn walk(who: &str, role: &str, session: &Session) {
+    let allowed = expected(role);
+    for (op, method, path, body, perm) in routes() {
+        let Some(perm) = perm else { continue };
+        let reply = session.call(method.clone(), &path, body).await;
+        if allowed.contains(perm) {
+            assert!(
+                reply.status != 403 && reply.status != 401 && reply.status < 500,
+                "{role} {who} should be allowed {op} ({perm}): {} {}",
+                reply.status,
+                reply.body
+            );
+        } else {
+            assert_eq!(
+                reply.status, 403,
+                "{role} {who} must be refused {op} ({perm}): {}",
+                reply.body
+            );
+            reply.assert_problem(403);
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_route_with_every_builtin_role() {
+    let server = TestServer::start().await;
+    let owner = server.signup("Matrix").await;
+    for role in ["viewer", "agent", "marketer", "admin", "owner"] {
+        let key = owner.api_key(role).await;
+        walk("api key", role, &key).await;
+        let user = owner.invite_user(role).await;
+        walk("user", role, &user).await;
+    }
+}
+
+#[test]
+fn the_matrix_covers_every_operation_in_the_spec() {
+    let spec: Value = serde_json::from_str(&switchboard::api::service("http://x").spec()).unwrap();
+    let in_spec: BTreeSet<String> = spec["paths"]
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|item| {
+            item.as_object()
+                .unwrap()
+                .values()
+                .map(|op| op["operationId"].as_str().unwrap().to_owned())
+        })
+        .collect();
+    let in_matrix: BTreeSet<String> = routes().into_iter().map(|(op, ..)| op.to_owned()).collect();
+    assert_eq!(in_spec, in_matrix, "add new operations to the role matrix");
+}
