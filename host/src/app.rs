@@ -10,7 +10,7 @@ use poem::web::Html;
 use poem::{Endpoint, EndpointExt, IntoEndpoint, Route, Server};
 
 use crate::api;
-use crate::http::{body_limit, idempotency, problem_errors, request_id};
+use crate::http::{body_limit, idempotency, json_errors, problem_errors, request_id};
 use crate::state::AppState;
 
 /// The whole application as one endpoint.
@@ -31,6 +31,7 @@ pub fn build(state: Arc<AppState>) -> impl Endpoint {
         )
         .nest("/docs", docs)
         .at("/", make_sync(|_| Html(r#"<a href="/docs">Switchboard API docs</a>"#)))
+        .around(json_errors::middleware)
         .around(idempotency::middleware)
         .with(AddData::new(state))
         .around(move |ep, req| body_limit::middleware(ep, req, max_body))
@@ -47,7 +48,9 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send,
 ) -> std::io::Result<()> {
     let acceptor = TcpAcceptor::from_tokio(listener)?;
-    tracing::info!(addr = ?acceptor.local_addr(), "listening");
+    for addr in acceptor.local_addr() {
+        tracing::info!(%addr, "listening");
+    }
     Server::new_with_acceptor(acceptor)
         .run_with_graceful_shutdown(build(state), shutdown, Some(Duration::from_secs(30)))
         .await

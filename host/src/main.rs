@@ -1,3 +1,4 @@
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -42,7 +43,10 @@ async fn main() -> ExitCode {
 
 async fn run(command: Command, config: Config) -> anyhow::Result<()> {
     match command {
-        Command::Openapi => println!("{}", api::service(&config.public_url).spec()),
+        Command::Openapi => {
+            // A closed pipe (`| head`) is not an error worth a panic.
+            let _ = writeln!(std::io::stdout(), "{}", api::service(&config.public_url).spec());
+        }
         Command::Migrate => {
             let store = store::Store::connect(&config.database_url, 1).await?;
             store.migrate().await?;

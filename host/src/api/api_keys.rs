@@ -11,6 +11,7 @@ use time::OffsetDateTime;
 use super::problem::{ApiError, ApiResult};
 use super::responses::{at, next_cursor, Created};
 use super::security::BearerAuth;
+use super::text::Text;
 use super::Tag;
 use crate::auth::permissions::{API_KEYS_READ, API_KEYS_WRITE};
 use crate::domain::api_keys;
@@ -58,9 +59,9 @@ pub struct ApiKeyCreated {
 
 #[derive(Object)]
 pub struct ApiKeyIn {
-    pub name: String,
+    pub name: Text,
     /// A built-in or custom role whose permissions you hold.
-    pub role: String,
+    pub role: Text,
 }
 
 #[derive(Object)]

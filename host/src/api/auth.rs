@@ -9,6 +9,7 @@ use poem_openapi::{Object, OpenApi};
 
 use super::problem::ApiResult;
 use super::responses::NoContent;
+use super::text::Text;
 use super::Tag;
 use crate::domain::sessions::{self, Tokens};
 use crate::state::AppState;
@@ -39,15 +40,15 @@ impl From<Tokens> for TokenOut {
 
 #[derive(Object)]
 pub struct LoginIn {
-    pub email: String,
+    pub email: Text,
     #[oai(validator(max_length = 1024))]
-    pub password: String,
+    pub password: Text,
 }
 
 #[derive(Object)]
 pub struct RefreshIn {
     #[oai(validator(max_length = 1024))]
-    pub refresh_token: String,
+    pub refresh_token: Text,
 }
 
 pub struct AuthApi;

@@ -12,6 +12,7 @@ use super::auth::TokenOut;
 use super::problem::{ApiError, ApiResult};
 use super::responses::{at, next_cursor, Created};
 use super::security::BearerAuth;
+use super::text::Text;
 use super::users::UserOut;
 use super::Tag;
 use crate::auth::permissions::{INVITATIONS_READ, INVITATIONS_WRITE};
@@ -59,9 +60,9 @@ impl From<InvitationRow> for InvitationOut {
 
 #[derive(Object)]
 pub struct InvitationIn {
-    pub email: String,
+    pub email: Text,
     /// A built-in or custom role whose permissions you hold.
-    pub role: String,
+    pub role: Text,
 }
 
 #[derive(Object)]
@@ -81,11 +82,11 @@ pub struct InvitationList {
 #[derive(Object)]
 pub struct AcceptIn {
     #[oai(validator(max_length = 1024))]
-    pub token: String,
+    pub token: Text,
     /// 10 to 256 characters.
     #[oai(validator(max_length = 1024))]
-    pub password: String,
-    pub name: Option<String>,
+    pub password: Text,
+    pub name: Option<Text>,
 }
 
 #[derive(Object)]

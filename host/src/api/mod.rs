@@ -13,6 +13,7 @@ pub mod security;
 pub mod service;
 pub mod signup;
 pub mod tenant;
+pub mod text;
 pub mod users;
 
 use poem_openapi::{OpenApiService, Tags};

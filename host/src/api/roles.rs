@@ -10,6 +10,7 @@ use poem_openapi::{Object, OpenApi};
 use super::problem::ApiResult;
 use super::responses::{Created, NoContent};
 use super::security::BearerAuth;
+use super::text::Text;
 use super::Tag;
 use crate::auth::permissions::{self, ROLES_READ, ROLES_WRITE};
 use crate::domain::roles::{self, Role};
@@ -39,10 +40,10 @@ impl From<Role> for RoleOut {
 #[derive(Object)]
 pub struct RoleIn {
     /// 1 to 50 of a-z, 0-9, `_` and `-`; not a built-in role's name.
-    pub name: String,
-    pub description: Option<String>,
+    pub name: Text,
+    pub description: Option<Text>,
     /// Permissions from `GET /v1/permissions`; you must hold each of them.
-    pub permissions: Vec<String>,
+    pub permissions: Vec<Text>,
 }
 
 #[derive(Object)]
@@ -84,7 +85,8 @@ impl RolesApi {
         body: Json<RoleIn>,
     ) -> ApiResult<Created<RoleOut>> {
         let ctx = auth.0.require(&state, ROLES_WRITE).await?;
-        let role = roles::create(&state, &ctx, &body.name, body.description.as_deref(), &body.permissions).await?;
+        let permissions: Vec<String> = body.permissions.iter().map(|p| p.0.clone()).collect();
+        let role = roles::create(&state, &ctx, &body.name, body.description.as_deref(), &permissions).await?;
         Ok(Created::Created(Json(role.into())))
     }
 

@@ -10,6 +10,7 @@ use super::auth::TokenOut;
 use super::problem::ApiResult;
 use super::responses::Created;
 use super::tenant::TenantOut;
+use super::text::Text;
 use super::users::UserOut;
 use super::Tag;
 use crate::domain::{tenants, DomainError};
@@ -18,11 +19,11 @@ use crate::state::AppState;
 
 #[derive(Object)]
 pub struct SignupIn {
-    pub tenant_name: String,
-    pub email: String,
+    pub tenant_name: Text,
+    pub email: Text,
     /// 10 to 256 characters.
     #[oai(validator(max_length = 1024))]
-    pub password: String,
+    pub password: Text,
 }
 
 #[derive(Object)]

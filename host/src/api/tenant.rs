@@ -10,6 +10,7 @@ use time::OffsetDateTime;
 use super::problem::ApiResult;
 use super::responses::at;
 use super::security::BearerAuth;
+use super::text::Text;
 use super::Tag;
 use crate::auth::permissions::{TENANT_READ, TENANT_WRITE};
 use crate::domain::tenants;
@@ -40,7 +41,7 @@ impl From<TenantRow> for TenantOut {
 #[derive(Object)]
 pub struct TenantPatch {
     /// 1 to 200 characters.
-    pub name: String,
+    pub name: Text,
 }
 
 pub struct TenantApi;

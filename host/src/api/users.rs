@@ -11,6 +11,7 @@ use time::OffsetDateTime;
 use super::problem::{ApiError, ApiResult};
 use super::responses::{at, next_cursor, NoContent};
 use super::security::BearerAuth;
+use super::text::Text;
 use super::Tag;
 use crate::auth::permissions::{USERS_READ, USERS_WRITE};
 use crate::domain::users;
@@ -55,7 +56,7 @@ pub struct UserList {
 #[derive(Object)]
 pub struct UserPatch {
     /// A built-in or custom role name.
-    pub role: String,
+    pub role: Text,
 }
 
 /// Ids that cannot exist get the same 404 as ids of other tenants.

@@ -31,7 +31,7 @@ pub fn name(field: &str, raw: &str, max: usize) -> Result<String> {
 
 pub fn password(field: &str, raw: &str) -> Result<()> {
     let len = raw.chars().count();
-    if len < password::MIN_LEN || len > password::MAX_LEN {
+    if !(password::MIN_LEN..=password::MAX_LEN).contains(&len) {
         let msg = format!("must be {} to {} characters", password::MIN_LEN, password::MAX_LEN);
         return Err(DomainError::invalid(field, msg));
     }

@@ -17,6 +17,11 @@ async fn framework_errors_are_problem_json() {
         )
         .await;
     not_json.assert_problem(400);
+    assert!(
+        not_json.body["detail"].as_str().unwrap().contains("not valid JSON"),
+        "{}",
+        not_json.body
+    );
 
     let wrong_type = anon
         .post(

@@ -83,7 +83,7 @@ async fn row_level_security_is_the_second_wall_on_postgres() {
         .unwrap();
     tx.rollback().await.unwrap();
     match store.backend() {
-        Backend::Postgres => assert_eq!(ids, [a.user_id.clone()], "RLS hides tenant B"),
+        Backend::Postgres => assert_eq!(ids, std::slice::from_ref(&a.user_id), "RLS hides tenant B"),
         // SQLite has no row-level security: the store's own scoping is the only wall there.
         Backend::Sqlite => assert_eq!(ids.len(), 2, "{ids:?} / {}", b.user_id),
     }

@@ -8,7 +8,9 @@ use serde_json::{json, Value};
 use switchboard_tests::{Session, TestServer};
 
 /// `(operationId, method, path, body, permission)`; `None` marks a public operation.
-fn routes() -> Vec<(&'static str, Method, String, Option<Value>, Option<&'static str>)> {
+type Route = (&'static str, Method, String, Option<Value>, Option<&'static str>);
+
+fn routes() -> Vec<Route> {
     let missing_user = "usr_00000000000070008000000000000000";
     let unique = || uuid::Uuid::now_v7().simple().to_string();
     vec![
