@@ -10,12 +10,15 @@ use crate::auth::authz::Authz;
 use crate::auth::jwt::JwtKeys;
 use crate::auth::rate_limit::Limiter;
 use crate::config::Config;
+use crate::domain::profiles::Profiles;
 use crate::store::{Store, StoreError};
 
 pub struct AppState {
     pub config: Config,
     pub store: Store,
     pub authz: Authz,
+    /// Users and tenants for the authenticated hot path.
+    pub profiles: Profiles,
     pub jwt: JwtKeys,
     /// Requests per principal.
     pub api_limiter: Limiter,
@@ -39,6 +42,7 @@ impl AppState {
         };
         Ok(Arc::new(Self {
             authz: Authz::new(store.clone(), Duration::from_secs(config.authz_cache_ttl_secs)),
+            profiles: Profiles::new(Duration::from_secs(config.authz_cache_ttl_secs)),
             jwt: JwtKeys::new(&secret, config.access_token_ttl_secs),
             api_limiter: Limiter::per_second(config.rate_limit_per_second, config.rate_limit_burst),
             login_limiter: Limiter::per_minute(config.login_attempts_per_minute),

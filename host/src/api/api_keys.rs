@@ -9,7 +9,7 @@ use poem_openapi::{Object, OpenApi};
 use time::OffsetDateTime;
 
 use super::problem::{ApiError, ApiResult};
-use super::responses::{at, next_cursor, Created};
+use super::responses::{at, page, Created};
 use super::security::BearerAuth;
 use super::text::Text;
 use super::Tag;
@@ -74,6 +74,7 @@ fn key_id(raw: &str) -> ApiResult<ApiKeyId> {
     ApiKeyId::parse(raw).ok_or_else(ApiError::not_found)
 }
 
+#[derive(Default)]
 pub struct ApiKeysApi;
 
 #[OpenApi(tag = "Tag::ApiKeys")]
@@ -107,11 +108,8 @@ impl ApiKeysApi {
     ) -> ApiResult<Json<ApiKeyList>> {
         let ctx = auth.0.require(&state, API_KEYS_READ).await?;
         let rows = api_keys::list(&state, &ctx, after.0.as_deref(), limit.0).await?;
-        let next_cursor = next_cursor(&rows, limit.0, |k| &k.id);
-        Ok(Json(ApiKeyList {
-            data: rows.into_iter().map(Into::into).collect(),
-            next_cursor,
-        }))
+        let (data, next_cursor) = page(rows, limit.0, |k| &k.id);
+        Ok(Json(ApiKeyList { data, next_cursor }))
     }
 
     /// Revoke an API key. It stops working at once.

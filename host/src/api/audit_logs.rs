@@ -9,7 +9,7 @@ use poem_openapi::{Object, OpenApi};
 use time::OffsetDateTime;
 
 use super::problem::ApiResult;
-use super::responses::{at, next_cursor};
+use super::responses::{at, page};
 use super::security::BearerAuth;
 use super::Tag;
 use crate::auth::permissions::AUDIT_LOGS_READ;
@@ -59,6 +59,7 @@ fn ms(t: OffsetDateTime) -> i64 {
     (t.unix_timestamp_nanos() / 1_000_000) as i64
 }
 
+#[derive(Default)]
 pub struct AuditLogsApi;
 
 #[OpenApi(tag = "Tag::AuditLogs")]
@@ -96,10 +97,7 @@ impl AuditLogsApi {
             until_ms: until.0.map(ms),
         };
         let rows = audit::list(&state, &ctx, query).await?;
-        let next_cursor = next_cursor(&rows, limit.0, |a| &a.id);
-        Ok(Json(AuditLogList {
-            data: rows.into_iter().map(Into::into).collect(),
-            next_cursor,
-        }))
+        let (data, next_cursor) = page(rows, limit.0, |a| &a.id);
+        Ok(Json(AuditLogList { data, next_cursor }))
     }
 }

@@ -51,6 +51,7 @@ pub struct RefreshIn {
     pub refresh_token: Text,
 }
 
+#[derive(Default)]
 pub struct AuthApi;
 
 #[OpenApi(tag = "Tag::Auth")]

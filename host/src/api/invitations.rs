@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 
 use super::auth::TokenOut;
 use super::problem::{ApiError, ApiResult};
-use super::responses::{at, next_cursor, Created};
+use super::responses::{at, page, Created};
 use super::security::BearerAuth;
 use super::text::Text;
 use super::users::UserOut;
@@ -95,6 +95,7 @@ pub struct AcceptOut {
     pub tokens: TokenOut,
 }
 
+#[derive(Default)]
 pub struct InvitationsApi;
 
 #[OpenApi(tag = "Tag::Invitations")]
@@ -128,11 +129,8 @@ impl InvitationsApi {
     ) -> ApiResult<Json<InvitationList>> {
         let ctx = auth.0.require(&state, INVITATIONS_READ).await?;
         let rows = invitations::list(&state, &ctx, after.0.as_deref(), limit.0).await?;
-        let next_cursor = next_cursor(&rows, limit.0, |i| &i.id);
-        Ok(Json(InvitationList {
-            data: rows.into_iter().map(Into::into).collect(),
-            next_cursor,
-        }))
+        let (data, next_cursor) = page(rows, limit.0, |i| &i.id);
+        Ok(Json(InvitationList { data, next_cursor }))
     }
 
     /// Revoke a pending invitation.

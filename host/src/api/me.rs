@@ -28,6 +28,7 @@ pub struct MeOut {
     pub permissions: Vec<String>,
 }
 
+#[derive(Default)]
 pub struct MeApi;
 
 #[OpenApi(tag = "Tag::Me")]
@@ -36,7 +37,7 @@ impl MeApi {
     #[oai(path = "/v1/me", method = "get", operation_id = "getMe")]
     async fn me(&self, state: Data<&Arc<AppState>>, auth: BearerAuth) -> ApiResult<Json<MeOut>> {
         let ctx = auth.0.require(&state, PROFILE_READ).await?;
-        let me = principal::describe(&state, &ctx).await?;
+        let me = principal::describe(&state, &auth.0, &ctx).await?;
         Ok(Json(MeOut {
             user: me.user.map(Into::into),
             api_key: me.api_key.map(Into::into),

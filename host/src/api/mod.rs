@@ -57,22 +57,7 @@ pub type Apis = (
 
 /// The OpenAPI service; `switchboard openapi` prints its spec, which is checked in.
 pub fn service(public_url: &str) -> OpenApiService<Apis, ()> {
-    OpenApiService::new(
-        (
-            service::ServiceApi,
-            signup::SignupApi,
-            auth::AuthApi,
-            me::MeApi,
-            tenant::TenantApi,
-            users::UsersApi,
-            invitations::InvitationsApi,
-            api_keys::ApiKeysApi,
-            roles::RolesApi,
-            audit_logs::AuditLogsApi,
-        ),
-        "Switchboard",
-        env!("CARGO_PKG_VERSION"),
-    )
-    .description("The Switchboard customer-engagement platform API. Errors are RFC 9457 problem+json.")
-    .server(public_url)
+    OpenApiService::new(Apis::default(), "Switchboard", env!("CARGO_PKG_VERSION"))
+        .description("The Switchboard customer-engagement platform API. Errors are RFC 9457 problem+json.")
+        .server(public_url)
 }

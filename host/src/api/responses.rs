@@ -26,8 +26,10 @@ pub fn at(ms: i64) -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000).unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
 
-/// The cursor for the next page: the last item's id when the page is full.
-pub fn next_cursor<T>(items: &[T], limit: Option<u32>, id: impl Fn(&T) -> &str) -> Option<String> {
-    let full = items.len() as i64 >= crate::domain::page_limit(limit);
-    full.then(|| items.last().map(|i| id(i).to_owned())).flatten()
+/// One page of a list: the rows converted for output, and the cursor for the next page (the
+/// last row's id when the page is full).
+pub fn page<R, O: From<R>>(rows: Vec<R>, limit: Option<u32>, id: impl Fn(&R) -> &str) -> (Vec<O>, Option<String>) {
+    let full = rows.len() as i64 >= crate::domain::page_limit(limit);
+    let next = full.then(|| rows.last().map(|r| id(r).to_owned())).flatten();
+    (rows.into_iter().map(O::from).collect(), next)
 }

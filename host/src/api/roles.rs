@@ -63,6 +63,7 @@ pub struct PermissionList {
     pub data: Vec<PermissionOut>,
 }
 
+#[derive(Default)]
 pub struct RolesApi;
 
 #[OpenApi(tag = "Tag::Roles")]

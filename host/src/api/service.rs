@@ -26,6 +26,7 @@ pub enum ReadyResponse {
     NotReady(Json<Problem>),
 }
 
+#[derive(Default)]
 pub struct ServiceApi;
 
 #[OpenApi(tag = "Tag::Service")]

@@ -33,6 +33,7 @@ pub struct SignupOut {
     pub tokens: TokenOut,
 }
 
+#[derive(Default)]
 pub struct SignupApi;
 
 #[OpenApi(tag = "Tag::Signup")]

@@ -44,6 +44,7 @@ pub struct TenantPatch {
     pub name: Text,
 }
 
+#[derive(Default)]
 pub struct TenantApi;
 
 #[OpenApi(tag = "Tag::Tenant")]

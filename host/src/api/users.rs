@@ -9,7 +9,7 @@ use poem_openapi::{Object, OpenApi};
 use time::OffsetDateTime;
 
 use super::problem::{ApiError, ApiResult};
-use super::responses::{at, next_cursor, NoContent};
+use super::responses::{at, page, NoContent};
 use super::security::BearerAuth;
 use super::text::Text;
 use super::Tag;
@@ -64,6 +64,7 @@ pub fn user_id(raw: &str) -> ApiResult<UserId> {
     UserId::parse(raw).ok_or_else(ApiError::not_found)
 }
 
+#[derive(Default)]
 pub struct UsersApi;
 
 #[OpenApi(tag = "Tag::Users")]
@@ -81,11 +82,8 @@ impl UsersApi {
     ) -> ApiResult<Json<UserList>> {
         let ctx = auth.0.require(&state, USERS_READ).await?;
         let rows = users::list(&state, &ctx, after.0.as_deref(), limit.0).await?;
-        let next_cursor = next_cursor(&rows, limit.0, |u| &u.id);
-        Ok(Json(UserList {
-            data: rows.into_iter().map(Into::into).collect(),
-            next_cursor,
-        }))
+        let (data, next_cursor) = page(rows, limit.0, |u| &u.id);
+        Ok(Json(UserList { data, next_cursor }))
     }
 
     /// Get one user.

@@ -3,8 +3,8 @@
 //! One enforcer per tenant is built from the built-in role policies (code, domain `*`), the
 //! tenant's custom roles and the role each user and API key holds, then cached (moka). Any change
 //! through this process invalidates the tenant's entry at once; the TTL bounds how long another
-//! host sharing the database can lag. Decisions are memoised inside the cached entry, so they
-//! are dropped together with it.
+//! host sharing the database can lag. Each subject's grants are memoised inside the cached
+//! entry, so they are dropped together with it.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -50,7 +50,25 @@ struct TenantPolicy {
     enforcer: Enforcer,
     /// Role held by each user and active API key of the tenant.
     holders: HashMap<String, String>,
-    decisions: moka::sync::Cache<(String, Permission), bool>,
+    /// Every permission casbin grants each subject, computed on the subject's first request.
+    grants: moka::sync::Cache<String, Arc<Vec<Permission>>>,
+}
+
+impl TenantPolicy {
+    fn grants(&self, tenant: &str, subject: &str) -> Result<Arc<Vec<Permission>>, AuthzError> {
+        if let Some(grants) = self.grants.get(subject) {
+            return Ok(grants);
+        }
+        let mut granted = Vec::new();
+        for (perm, _) in permissions::ALL {
+            if self.enforcer.enforce((subject, tenant, perm.object, perm.action))? {
+                granted.push(*perm);
+            }
+        }
+        let granted = Arc::new(granted);
+        self.grants.insert(subject.to_owned(), granted.clone());
+        Ok(granted)
+    }
 }
 
 #[derive(Clone)]
@@ -67,16 +85,13 @@ impl Authz {
 
     /// Whether the context's actor holds `perm` in its tenant.
     pub async fn allows(&self, ctx: &TenantCtx, perm: Permission) -> Result<bool, AuthzError> {
-        let policy = self.policy(ctx).await?;
-        let key = (ctx.actor.subject().to_owned(), perm);
-        if let Some(decision) = policy.decisions.get(&key) {
-            return Ok(decision);
-        }
-        let decision = policy
-            .enforcer
-            .enforce((key.0.as_str(), ctx.tenant_id.as_str(), perm.object, perm.action))?;
-        policy.decisions.insert(key, decision);
-        Ok(decision)
+        Ok(self.granted_set(ctx).await?.contains(&perm))
+    }
+
+    async fn granted_set(&self, ctx: &TenantCtx) -> Result<Arc<Vec<Permission>>, AuthzError> {
+        self.policy(ctx)
+            .await?
+            .grants(ctx.tenant_id.as_str(), ctx.actor.subject())
     }
 
     /// Whether the actor is still a user or active key of the tenant.
@@ -91,13 +106,7 @@ impl Authz {
 
     /// Every permission the context's actor holds.
     pub async fn granted(&self, ctx: &TenantCtx) -> Result<Vec<Permission>, AuthzError> {
-        let mut granted = Vec::new();
-        for (perm, _) in permissions::ALL {
-            if self.allows(ctx, *perm).await? {
-                granted.push(*perm);
-            }
-        }
-        Ok(granted)
+        Ok(self.granted_set(ctx).await?.to_vec())
     }
 
     /// Drops the tenant's cached enforcer after a change to its roles or role holders.
@@ -106,6 +115,9 @@ impl Authz {
     }
 
     async fn policy(&self, ctx: &TenantCtx) -> Result<Arc<TenantPolicy>, AuthzError> {
+        if let Some(policy) = self.policies.get(&ctx.tenant_id).await {
+            return Ok(policy);
+        }
         self.policies
             .try_get_with(ctx.tenant_id.clone(), self.load(ctx))
             .await
@@ -118,7 +130,7 @@ impl Authz {
             let custom = store::roles::permissions(&mut tx, ctx).await?;
             let mut holders = store::users::role_assignments(&mut tx, ctx).await?;
             holders.extend(store::api_keys::role_assignments(&mut tx, ctx).await?);
-            tx.commit().await.map_err(StoreError::from)?;
+            tx.commit().await?;
             (custom, holders)
         };
         let tenant = ctx.tenant_id.as_str();
@@ -146,7 +158,7 @@ impl Authz {
         Ok(Arc::new(TenantPolicy {
             enforcer,
             holders: holders.into_iter().collect(),
-            decisions: moka::sync::Cache::builder().max_capacity(10_000).build(),
+            grants: moka::sync::Cache::builder().max_capacity(100_000).build(),
         }))
     }
 }

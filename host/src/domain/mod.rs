@@ -4,6 +4,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod invitations;
 pub mod principal;
+pub mod profiles;
 pub mod roles;
 pub mod sessions;
 pub mod tenants;

@@ -12,6 +12,8 @@ use crate::tenancy::{Actor, TenantCtx};
 #[derive(Clone, Debug)]
 pub struct Principal {
     pub ctx: TenantCtx,
+    /// The key row, when the credential is an API key (read while authenticating).
+    pub api_key: Option<store::api_keys::ApiKeyRow>,
 }
 
 const BAD_CREDENTIAL: &str = "the credential is missing, malformed, expired or revoked";
@@ -19,23 +21,23 @@ const BAD_CREDENTIAL: &str = "the credential is missing, malformed, expired or r
 /// Accepts an access token (JWT) or an API key, and applies the per-principal rate limit.
 #[tracing::instrument(skip_all)]
 pub async fn authenticate(state: &AppState, bearer: &str, request_id: Option<String>) -> Result<Principal> {
-    let ctx = if bearer.starts_with(secrets::API_KEY_PREFIX) {
-        let mut tx = state.store.system_tx().await?;
-        let key = store::api_keys::find_active_by_hash(&mut tx, &secrets::hash(bearer)).await?;
-        tx.commit().await?;
+    let (ctx, api_key) = if bearer.starts_with(secrets::API_KEY_PREFIX) {
+        let mut read = state.store.system_read().await?;
+        let key = store::api_keys::find_active_by_hash(&mut read, &secrets::hash(bearer)).await?;
+        read.commit().await?;
         let key = key.ok_or(DomainError::Unauthenticated(BAD_CREDENTIAL))?;
         let id = ApiKeyId::parse(&key.id).ok_or(DomainError::Unauthenticated(BAD_CREDENTIAL))?;
-        TenantCtx::new(
-            crate::ids::TenantId::from_raw(key.tenant_id),
-            Actor::ApiKey(id),
-            request_id,
-        )
+        let tenant = crate::ids::TenantId::from_raw(key.tenant_id.clone());
+        (TenantCtx::new(tenant, Actor::ApiKey(id), request_id), Some(key))
     } else {
         let claims = state
             .jwt
             .verify(bearer)
             .map_err(|_| DomainError::Unauthenticated(BAD_CREDENTIAL))?;
-        TenantCtx::new(claims.tenant_id, Actor::User(claims.user_id), request_id)
+        (
+            TenantCtx::new(claims.tenant_id, Actor::User(claims.user_id), request_id),
+            None,
+        )
     };
     // A user removed after their token was issued holds no role any more.
     if !state.authz.holds_any_role(&ctx).await? {
@@ -45,7 +47,7 @@ pub async fn authenticate(state: &AppState, bearer: &str, request_id: Option<Str
         .api_limiter
         .check(ctx.actor.subject())
         .map_err(DomainError::RateLimited)?;
-    Ok(Principal { ctx })
+    Ok(Principal { ctx, api_key })
 }
 
 impl Principal {
@@ -81,16 +83,14 @@ pub struct Described {
     pub permissions: Vec<Permission>,
 }
 
-pub async fn describe(state: &AppState, ctx: &TenantCtx) -> Result<Described> {
-    let mut tx = state.store.tenant_read(ctx).await?;
-    let tenant = store::tenants::get(&mut tx, ctx).await?;
-    let (user, api_key) = match &ctx.actor {
-        Actor::User(id) => (Some(store::users::get(&mut tx, ctx, id).await?), None),
-        Actor::ApiKey(id) => (None, Some(store::api_keys::get(&mut tx, ctx, id).await?)),
-        Actor::System => (None, None),
+pub async fn describe(state: &AppState, principal: &Principal, ctx: &TenantCtx) -> Result<Described> {
+    let user = match &ctx.actor {
+        Actor::User(id) => Some(state.profiles.user(&state.store, ctx, id).await?),
+        _ => None,
     };
-    tx.commit().await?;
+    let tenant = state.profiles.tenant(&state.store, ctx).await?;
     let role = state.authz.role_of(ctx).await?.unwrap_or_default();
+    let api_key = principal.api_key.clone();
     Ok(Described {
         user,
         api_key,

@@ -74,5 +74,6 @@ pub async fn rename(state: &AppState, ctx: &TenantCtx, name: &str) -> Result<Ten
     let tenant = store::tenants::rename(&mut tx, ctx, &name).await?;
     audit::record(&mut tx, ctx, "tenant.updated", "tenant", ctx.tenant_id.as_str()).await?;
     tx.commit().await?;
+    state.profiles.forget_tenant(&ctx.tenant_id).await;
     Ok(tenant)
 }

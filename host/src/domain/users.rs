@@ -39,6 +39,7 @@ pub async fn set_role(state: &AppState, ctx: &TenantCtx, id: &UserId, role: &str
     audit::record(&mut tx, ctx, "user.role_changed", "user", id.as_str()).await?;
     tx.commit().await?;
     state.authz.invalidate(&ctx.tenant_id).await;
+    state.profiles.forget_user(id).await;
     Ok(user)
 }
 
@@ -56,5 +57,6 @@ pub async fn remove(state: &AppState, ctx: &TenantCtx, id: &UserId) -> Result<()
     audit::record(&mut tx, ctx, "user.removed", "user", id.as_str()).await?;
     tx.commit().await?;
     state.authz.invalidate(&ctx.tenant_id).await;
+    state.profiles.forget_user(id).await;
     Ok(())
 }

@@ -2,7 +2,8 @@
 
 use sqlx::FromRow;
 
-use super::{now_ms, Result, StoreError, Tx};
+use super::scoped::{self, Table};
+use super::{now_ms, Conn, Result};
 use crate::ids::ApiKeyId;
 use crate::tenancy::TenantCtx;
 
@@ -19,6 +20,10 @@ pub struct ApiKeyRow {
 }
 
 const COLUMNS: &str = "id, tenant_id, name, role, prefix, created_by, created_at, revoked_at";
+const TABLE: Table = Table {
+    name: "api_keys",
+    columns: COLUMNS,
+};
 
 pub struct NewApiKey<'a> {
     pub id: &'a ApiKeyId,
@@ -28,7 +33,7 @@ pub struct NewApiKey<'a> {
     pub secret_hash: &'a str,
 }
 
-pub async fn insert(tx: &mut Tx, ctx: &TenantCtx, key: NewApiKey<'_>) -> Result<ApiKeyRow> {
+pub async fn insert(tx: &mut Conn, ctx: &TenantCtx, key: NewApiKey<'_>) -> Result<ApiKeyRow> {
     sqlx::query(
         "INSERT INTO api_keys (id, tenant_id, name, role, prefix, secret_hash, created_by, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -41,59 +46,45 @@ pub async fn insert(tx: &mut Tx, ctx: &TenantCtx, key: NewApiKey<'_>) -> Result<
     .bind(key.secret_hash)
     .bind(ctx.actor.subject())
     .bind(now_ms())
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await?;
     get(tx, ctx, key.id).await
 }
 
 /// Authentication lookup: the secret is the credential, so this precedes knowing the tenant.
-pub async fn find_active_by_hash(tx: &mut Tx, hash: &str) -> Result<Option<ApiKeyRow>> {
+pub async fn find_active_by_hash(tx: &mut Conn, hash: &str) -> Result<Option<ApiKeyRow>> {
     Ok(sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM api_keys WHERE secret_hash = $1 AND revoked_at IS NULL"
     ))
     .bind(hash)
-    .fetch_optional(&mut **tx)
+    .fetch_optional(&mut *tx)
     .await?)
 }
 
-pub async fn get(tx: &mut Tx, ctx: &TenantCtx, id: &ApiKeyId) -> Result<ApiKeyRow> {
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM api_keys WHERE tenant_id = $1 AND id = $2"
-    ))
-    .bind(ctx.tenant_id.as_str())
-    .bind(id.as_str())
-    .fetch_optional(&mut **tx)
-    .await?
-    .ok_or(StoreError::NotFound)
+pub async fn get(tx: &mut Conn, ctx: &TenantCtx, id: &ApiKeyId) -> Result<ApiKeyRow> {
+    scoped::get(tx, ctx, &TABLE, id.as_str()).await
 }
 
-pub async fn list(tx: &mut Tx, ctx: &TenantCtx, after: Option<&str>, limit: i64) -> Result<Vec<ApiKeyRow>> {
-    Ok(sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM api_keys WHERE tenant_id = $1 AND id > $2 ORDER BY id LIMIT $3"
-    ))
-    .bind(ctx.tenant_id.as_str())
-    .bind(after.unwrap_or(""))
-    .bind(limit)
-    .fetch_all(&mut **tx)
-    .await?)
+pub async fn list(tx: &mut Conn, ctx: &TenantCtx, after: Option<&str>, limit: i64) -> Result<Vec<ApiKeyRow>> {
+    scoped::page(tx, ctx, &TABLE, after, limit).await
 }
 
-pub async fn revoke(tx: &mut Tx, ctx: &TenantCtx, id: &ApiKeyId) -> Result<ApiKeyRow> {
+pub async fn revoke(tx: &mut Conn, ctx: &TenantCtx, id: &ApiKeyId) -> Result<ApiKeyRow> {
     sqlx::query("UPDATE api_keys SET revoked_at = $3 WHERE tenant_id = $1 AND id = $2 AND revoked_at IS NULL")
         .bind(ctx.tenant_id.as_str())
         .bind(id.as_str())
         .bind(now_ms())
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await?;
     get(tx, ctx, id).await
 }
 
 /// Subjects holding each role, for the authorization policy.
-pub async fn role_assignments(tx: &mut Tx, ctx: &TenantCtx) -> Result<Vec<(String, String)>> {
+pub async fn role_assignments(tx: &mut Conn, ctx: &TenantCtx) -> Result<Vec<(String, String)>> {
     Ok(
         sqlx::query_as("SELECT id, role FROM api_keys WHERE tenant_id = $1 AND revoked_at IS NULL")
             .bind(ctx.tenant_id.as_str())
-            .fetch_all(&mut **tx)
+            .fetch_all(&mut *tx)
             .await?,
     )
 }

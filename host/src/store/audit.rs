@@ -2,7 +2,7 @@
 
 use sqlx::FromRow;
 
-use super::{now_ms, Result, Tx};
+use super::{now_ms, Conn, Result};
 use crate::ids::{AuditLogId, PrefixedId};
 use crate::tenancy::TenantCtx;
 
@@ -25,7 +25,7 @@ pub struct Entry<'a> {
     pub target_id: &'a str,
 }
 
-pub async fn record(tx: &mut Tx, ctx: &TenantCtx, entry: Entry<'_>) -> Result<()> {
+pub async fn record(tx: &mut Conn, ctx: &TenantCtx, entry: Entry<'_>) -> Result<()> {
     let (actor_type, actor_id) = ctx.actor.parts();
     sqlx::query(
         "INSERT INTO audit_logs (id, tenant_id, actor_type, actor_id, action, target_type, target_id, request_id, created_at) \
@@ -40,7 +40,7 @@ pub async fn record(tx: &mut Tx, ctx: &TenantCtx, entry: Entry<'_>) -> Result<()
     .bind(entry.target_id)
     .bind(ctx.request_id.as_deref())
     .bind(now_ms())
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await?;
     Ok(())
 }
@@ -58,7 +58,7 @@ pub struct Filter {
 
 /// Newest first; `after` is the id of the last entry of the previous page. Optional filters are
 /// bound as NULL when absent (`$n IS NULL OR …`), so the statement text never changes.
-pub async fn list(tx: &mut Tx, ctx: &TenantCtx, filter: &Filter) -> Result<Vec<AuditRow>> {
+pub async fn list(tx: &mut Conn, ctx: &TenantCtx, filter: &Filter) -> Result<Vec<AuditRow>> {
     Ok(sqlx::query_as(
         "SELECT id, actor_type, actor_id, action, target_type, target_id, request_id, created_at \
          FROM audit_logs WHERE tenant_id = $1 \
@@ -75,6 +75,6 @@ pub async fn list(tx: &mut Tx, ctx: &TenantCtx, filter: &Filter) -> Result<Vec<A
     .bind(filter.since_ms)
     .bind(filter.until_ms)
     .bind(filter.limit)
-    .fetch_all(&mut **tx)
+    .fetch_all(&mut *tx)
     .await?)
 }

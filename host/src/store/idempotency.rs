@@ -2,7 +2,7 @@
 
 use sqlx::FromRow;
 
-use super::{now_ms, Result, Tx};
+use super::{now_ms, Conn, Result};
 
 #[derive(Debug, Clone, FromRow)]
 pub struct IdempotencyRow {
@@ -13,7 +13,7 @@ pub struct IdempotencyRow {
 }
 
 /// Claims `(scope, key)` for a new request; returns the existing row when already claimed.
-pub async fn claim(tx: &mut Tx, scope: &str, key: &str, request_hash: &str) -> Result<Option<IdempotencyRow>> {
+pub async fn claim(tx: &mut Conn, scope: &str, key: &str, request_hash: &str) -> Result<Option<IdempotencyRow>> {
     let inserted = sqlx::query(
         "INSERT INTO idempotency_keys (scope, key, request_hash, created_at) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (scope, key) DO NOTHING",
@@ -22,7 +22,7 @@ pub async fn claim(tx: &mut Tx, scope: &str, key: &str, request_hash: &str) -> R
     .bind(key)
     .bind(request_hash)
     .bind(now_ms())
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await?;
     if inserted.rows_affected() == 1 {
         return Ok(None);
@@ -32,12 +32,12 @@ pub async fn claim(tx: &mut Tx, scope: &str, key: &str, request_hash: &str) -> R
     )
     .bind(scope)
     .bind(key)
-    .fetch_optional(&mut **tx)
+    .fetch_optional(&mut *tx)
     .await?)
 }
 
 pub async fn complete(
-    tx: &mut Tx,
+    tx: &mut Conn,
     scope: &str,
     key: &str,
     status: u16,
@@ -50,17 +50,17 @@ pub async fn complete(
         .bind(status as i64)
         .bind(content_type)
         .bind(body)
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await?;
     Ok(())
 }
 
 /// Forgets a claim whose request failed on our side, so a retry runs again.
-pub async fn release(tx: &mut Tx, scope: &str, key: &str) -> Result<()> {
+pub async fn release(tx: &mut Conn, scope: &str, key: &str) -> Result<()> {
     sqlx::query("DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2")
         .bind(scope)
         .bind(key)
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await?;
     Ok(())
 }

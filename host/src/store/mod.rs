@@ -13,14 +13,17 @@ pub mod idempotency;
 pub mod invitations;
 pub mod refresh_tokens;
 pub mod roles;
+pub mod scoped;
 pub mod tenants;
 pub mod users;
 
+use std::ops::{Deref, DerefMut};
 use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::Migrator;
+use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyPool, ConnectOptions, Executor, Transaction};
 
 use crate::tenancy::TenantCtx;
@@ -29,6 +32,44 @@ static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/postgres");
 
 pub type Tx = Transaction<'static, Any>;
+/// What store functions run on: a transaction or a plain pooled connection both deref to it.
+pub type Conn = sqlx::AnyConnection;
+
+/// A read-only unit of work. On SQLite it is a plain connection (a reader needs no lock and no
+/// BEGIN/COMMIT round trips); on PostgreSQL it is a transaction so row-level security applies.
+pub enum Read {
+    Conn(PoolConnection<Any>),
+    Tx(Tx),
+}
+
+impl Read {
+    /// Ends the unit of work.
+    pub async fn commit(self) -> Result<()> {
+        if let Read::Tx(tx) = self {
+            tx.commit().await?;
+        }
+        Ok(())
+    }
+}
+
+impl Deref for Read {
+    type Target = Conn;
+    fn deref(&self) -> &Conn {
+        match self {
+            Read::Conn(c) => c,
+            Read::Tx(t) => t,
+        }
+    }
+}
+
+impl DerefMut for Read {
+    fn deref_mut(&mut self) -> &mut Conn {
+        match self {
+            Read::Conn(c) => c,
+            Read::Tx(t) => t,
+        }
+    }
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
@@ -93,6 +134,9 @@ impl Store {
         let pool = AnyPoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(Duration::from_secs(10))
+            // A ping per checkout doubles the round trips of a one-query request; broken
+            // connections surface as errors on use and are replaced then.
+            .test_before_acquire(false)
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
@@ -148,23 +192,29 @@ impl Store {
     pub async fn tenant_tx(&self, ctx: &TenantCtx) -> Result<Tx> {
         let mut tx = self.begin().await?;
         if self.backend == Backend::Postgres {
-            sqlx::query("SELECT set_config('switchboard.tenant_id', $1, true)")
-                .bind(ctx.tenant_id.as_str())
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query("SET LOCAL ROLE switchboard_tenant")
-                .execute(&mut *tx)
-                .await?;
+            // One round trip: the tenant for the RLS policies, and the role they apply to
+            // (`set_config('role', …)` is `SET LOCAL ROLE`).
+            sqlx::query(
+                "SELECT set_config('switchboard.tenant_id', $1, true), set_config('role', 'switchboard_tenant', true)",
+            )
+            .bind(ctx.tenant_id.as_str())
+            .execute(&mut *tx)
+            .await?;
         }
         Ok(tx)
     }
 
-    /// A read-only tenant-scoped query outside a write transaction: SQLite reads need no lock.
-    pub async fn tenant_read(&self, ctx: &TenantCtx) -> Result<Tx> {
+    /// Tenant-scoped reads.
+    pub async fn tenant_read(&self, ctx: &TenantCtx) -> Result<Read> {
         match self.backend {
-            Backend::Sqlite => Ok(self.pool.begin().await?),
-            Backend::Postgres => self.tenant_tx(ctx).await,
+            Backend::Sqlite => Ok(Read::Conn(self.pool.acquire().await?)),
+            Backend::Postgres => Ok(Read::Tx(self.tenant_tx(ctx).await?)),
         }
+    }
+
+    /// Reads that precede knowing the tenant (a credential looked up by its hash).
+    pub(crate) async fn system_read(&self) -> Result<Read> {
+        Ok(Read::Conn(self.pool.acquire().await?))
     }
 
     /// A transaction for the few lookups that precede knowing the tenant (login by email,

@@ -3,7 +3,7 @@
 
 use sqlx::FromRow;
 
-use super::{now_ms, Result, Tx};
+use super::{now_ms, Conn, Result};
 use crate::ids::{RefreshTokenId, TenantId, UserId};
 
 #[derive(Debug, Clone, FromRow)]
@@ -26,7 +26,7 @@ pub struct NewRefreshToken<'a> {
     pub expires_at: i64,
 }
 
-pub async fn insert(tx: &mut Tx, t: NewRefreshToken<'_>) -> Result<()> {
+pub async fn insert(tx: &mut Conn, t: NewRefreshToken<'_>) -> Result<()> {
     sqlx::query(
         "INSERT INTO refresh_tokens (id, tenant_id, user_id, family_id, token_hash, expires_at, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -38,37 +38,37 @@ pub async fn insert(tx: &mut Tx, t: NewRefreshToken<'_>) -> Result<()> {
     .bind(t.token_hash)
     .bind(t.expires_at)
     .bind(now_ms())
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await?;
     Ok(())
 }
 
 /// The token is the credential, so this lookup precedes knowing the tenant.
-pub async fn find_by_hash(tx: &mut Tx, hash: &str) -> Result<Option<RefreshTokenRow>> {
+pub async fn find_by_hash(tx: &mut Conn, hash: &str) -> Result<Option<RefreshTokenRow>> {
     Ok(sqlx::query_as(
         "SELECT id, tenant_id, user_id, family_id, expires_at, used_at, revoked_at \
          FROM refresh_tokens WHERE token_hash = $1",
     )
     .bind(hash)
-    .fetch_optional(&mut **tx)
+    .fetch_optional(&mut *tx)
     .await?)
 }
 
 /// Marks a token used; false when another request used it first.
-pub async fn mark_used(tx: &mut Tx, id: &str) -> Result<bool> {
+pub async fn mark_used(tx: &mut Conn, id: &str) -> Result<bool> {
     let done = sqlx::query("UPDATE refresh_tokens SET used_at = $2 WHERE id = $1 AND used_at IS NULL")
         .bind(id)
         .bind(now_ms())
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await?;
     Ok(done.rows_affected() == 1)
 }
 
-pub async fn revoke_family(tx: &mut Tx, family_id: &str) -> Result<()> {
+pub async fn revoke_family(tx: &mut Conn, family_id: &str) -> Result<()> {
     sqlx::query("UPDATE refresh_tokens SET revoked_at = $2 WHERE family_id = $1 AND revoked_at IS NULL")
         .bind(family_id)
         .bind(now_ms())
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await?;
     Ok(())
 }

@@ -2,7 +2,7 @@
 
 use sqlx::FromRow;
 
-use super::{conflict_on, now_ms, Result, StoreError, Tx};
+use super::{conflict_on, now_ms, Conn, Result, StoreError};
 use crate::ids::RoleId;
 use crate::tenancy::TenantCtx;
 
@@ -15,7 +15,7 @@ pub struct RoleRow {
 }
 
 pub async fn insert(
-    tx: &mut Tx,
+    tx: &mut Conn,
     ctx: &TenantCtx,
     id: &RoleId,
     name: &str,
@@ -28,7 +28,7 @@ pub async fn insert(
         .bind(name)
         .bind(description)
         .bind(now_ms())
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await
         .map_err(conflict_on("name"))?;
     for permission in permissions {
@@ -36,58 +36,58 @@ pub async fn insert(
             .bind(ctx.tenant_id.as_str())
             .bind(id.as_str())
             .bind(permission)
-            .execute(&mut **tx)
+            .execute(&mut *tx)
             .await?;
     }
     get_by_name(tx, ctx, name).await
 }
 
-pub async fn get_by_name(tx: &mut Tx, ctx: &TenantCtx, name: &str) -> Result<RoleRow> {
+pub async fn get_by_name(tx: &mut Conn, ctx: &TenantCtx, name: &str) -> Result<RoleRow> {
     sqlx::query_as("SELECT id, name, description, created_at FROM roles WHERE tenant_id = $1 AND name = $2")
         .bind(ctx.tenant_id.as_str())
         .bind(name)
-        .fetch_optional(&mut **tx)
+        .fetch_optional(&mut *tx)
         .await?
         .ok_or(StoreError::NotFound)
 }
 
-pub async fn list(tx: &mut Tx, ctx: &TenantCtx) -> Result<Vec<RoleRow>> {
+pub async fn list(tx: &mut Conn, ctx: &TenantCtx) -> Result<Vec<RoleRow>> {
     Ok(
         sqlx::query_as("SELECT id, name, description, created_at FROM roles WHERE tenant_id = $1 ORDER BY name")
             .bind(ctx.tenant_id.as_str())
-            .fetch_all(&mut **tx)
+            .fetch_all(&mut *tx)
             .await?,
     )
 }
 
 /// `(role name, permission)` for every custom role of the tenant.
-pub async fn permissions(tx: &mut Tx, ctx: &TenantCtx) -> Result<Vec<(String, String)>> {
+pub async fn permissions(tx: &mut Conn, ctx: &TenantCtx) -> Result<Vec<(String, String)>> {
     Ok(sqlx::query_as(
         "SELECT r.name, p.permission FROM role_permissions p JOIN roles r ON r.id = p.role_id \
          WHERE p.tenant_id = $1 AND r.tenant_id = $1 ORDER BY r.name, p.permission",
     )
     .bind(ctx.tenant_id.as_str())
-    .fetch_all(&mut **tx)
+    .fetch_all(&mut *tx)
     .await?)
 }
 
-pub async fn delete(tx: &mut Tx, ctx: &TenantCtx, name: &str) -> Result<()> {
+pub async fn delete(tx: &mut Conn, ctx: &TenantCtx, name: &str) -> Result<()> {
     let role = get_by_name(tx, ctx, name).await?;
     sqlx::query("DELETE FROM role_permissions WHERE tenant_id = $1 AND role_id = $2")
         .bind(ctx.tenant_id.as_str())
         .bind(&role.id)
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await?;
     sqlx::query("DELETE FROM roles WHERE tenant_id = $1 AND id = $2")
         .bind(ctx.tenant_id.as_str())
         .bind(&role.id)
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await?;
     Ok(())
 }
 
 /// Whether any user or active key still holds the role.
-pub async fn in_use(tx: &mut Tx, ctx: &TenantCtx, name: &str) -> Result<bool> {
+pub async fn in_use(tx: &mut Conn, ctx: &TenantCtx, name: &str) -> Result<bool> {
     let holders: i64 = sqlx::query_scalar(
         "SELECT (SELECT COUNT(*) FROM users WHERE tenant_id = $1 AND role = $2) + \
                 (SELECT COUNT(*) FROM api_keys WHERE tenant_id = $1 AND role = $2 AND revoked_at IS NULL) + \
@@ -95,7 +95,7 @@ pub async fn in_use(tx: &mut Tx, ctx: &TenantCtx, name: &str) -> Result<bool> {
     )
     .bind(ctx.tenant_id.as_str())
     .bind(name)
-    .fetch_one(&mut **tx)
+    .fetch_one(&mut *tx)
     .await?;
     Ok(holders > 0)
 }

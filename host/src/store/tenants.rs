@@ -2,7 +2,7 @@
 
 use sqlx::FromRow;
 
-use super::{now_ms, Result, StoreError, Tx};
+use super::{now_ms, Conn, Result, StoreError};
 use crate::ids::TenantId;
 use crate::tenancy::TenantCtx;
 
@@ -15,13 +15,13 @@ pub struct TenantRow {
 }
 
 /// Creates a tenant; runs in the system transaction that also creates its owner.
-pub async fn insert(tx: &mut Tx, id: &TenantId, name: &str) -> Result<TenantRow> {
+pub async fn insert(tx: &mut Conn, id: &TenantId, name: &str) -> Result<TenantRow> {
     let now = now_ms();
     sqlx::query("INSERT INTO tenants (id, name, created_at, updated_at) VALUES ($1, $2, $3, $3)")
         .bind(id.as_str())
         .bind(name)
         .bind(now)
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await?;
     Ok(TenantRow {
         id: id.to_string(),
@@ -31,20 +31,20 @@ pub async fn insert(tx: &mut Tx, id: &TenantId, name: &str) -> Result<TenantRow>
     })
 }
 
-pub async fn get(tx: &mut Tx, ctx: &TenantCtx) -> Result<TenantRow> {
+pub async fn get(tx: &mut Conn, ctx: &TenantCtx) -> Result<TenantRow> {
     sqlx::query_as("SELECT id, name, created_at, updated_at FROM tenants WHERE id = $1")
         .bind(ctx.tenant_id.as_str())
-        .fetch_optional(&mut **tx)
+        .fetch_optional(&mut *tx)
         .await?
         .ok_or(StoreError::NotFound)
 }
 
-pub async fn rename(tx: &mut Tx, ctx: &TenantCtx, name: &str) -> Result<TenantRow> {
+pub async fn rename(tx: &mut Conn, ctx: &TenantCtx, name: &str) -> Result<TenantRow> {
     sqlx::query("UPDATE tenants SET name = $2, updated_at = $3 WHERE id = $1")
         .bind(ctx.tenant_id.as_str())
         .bind(name)
         .bind(now_ms())
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await?;
     get(tx, ctx).await
 }

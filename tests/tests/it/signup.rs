@@ -67,8 +67,14 @@ async fn signup_can_be_switched_off() {
 async fn tenant_settings_read_and_rename() {
     let server = TestServer::start().await;
     let owner = server.signup("Before").await;
+    assert_eq!(owner.get("/v1/me").await.body["tenant"]["name"], "Before");
     let renamed = owner.patch("/v1/tenant", json!({"name": "After"})).await;
     assert_eq!((renamed.status, renamed.body["name"].as_str()), (200, Some("After")));
     assert_eq!(owner.get("/v1/tenant").await.body["name"], "After");
+    assert_eq!(
+        owner.get("/v1/me").await.body["tenant"]["name"],
+        "After",
+        "cached profile invalidated"
+    );
     owner.patch("/v1/tenant", json!({"name": ""})).await.assert_problem(422);
 }
