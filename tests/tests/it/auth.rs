@@ -163,3 +163,27 @@ async fn bad_tokens_are_401_problems() {
     }
     server.anonymous().get("/v1/me").await.assert_problem(401);
 }
+
+#[tokio::test]
+async fn each_principal_has_its_own_rate_limit() {
+    let server = TestServer::start_with(|c| {
+        c.rate_limit_per_second = 1;
+        c.rate_limit_burst = 3;
+    })
+    .await;
+    let owner = server.signup("Busy").await;
+    let key = owner.api_key("viewer").await;
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        statuses.push(owner.get("/v1/me").await.status);
+    }
+    assert!(statuses.contains(&429), "{statuses:?}");
+    let limited = owner.get("/v1/me").await;
+    limited.assert_problem(429);
+    assert!(limited
+        .header("retry-after")
+        .and_then(|v| v.parse::<u64>().ok())
+        .is_some_and(|s| s >= 1));
+    // Another principal of the same tenant is not slowed by the first.
+    assert_eq!(key.get("/v1/me").await.status, 200);
+}
