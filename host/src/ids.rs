@@ -64,6 +64,18 @@ define_id!(/// A custom role.
     RoleId, "rol");
 define_id!(/// An audit log entry.
     AuditLogId, "aud");
+define_id!(/// A customer of a tenant.
+    CustomerId, "cus");
+define_id!(/// A custom field definition.
+    CustomFieldId, "cfd");
+define_id!(/// A tracked customer event.
+    EventId, "evt");
+define_id!(/// A domain event in the outbox.
+    DomainEventId, "dev");
+define_id!(/// A saved segment.
+    SegmentId, "seg");
+define_id!(/// A CSV import.
+    ImportId, "imp");
 define_id!(/// A refresh token; its family id is the id of the first token in the chain.
     RefreshTokenId, "rtk");
 

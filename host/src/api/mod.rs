@@ -4,6 +4,10 @@
 pub mod api_keys;
 pub mod audit_logs;
 pub mod auth;
+pub mod consent;
+pub mod custom_fields;
+pub mod customers;
+pub mod events;
 pub mod invitations;
 pub mod me;
 pub mod problem;
@@ -12,6 +16,7 @@ pub mod roles;
 pub mod security;
 pub mod service;
 pub mod signup;
+pub mod tags;
 pub mod tenant;
 pub mod text;
 pub mod users;
@@ -40,9 +45,16 @@ pub enum Tag {
     Roles,
     /// Who changed what, and when.
     AuditLogs,
+    /// The people a tenant talks to.
+    Customers,
+    /// Tracked events, timelines and the domain-event outbox.
+    Events,
 }
 
-pub type Apis = (
+/// Tuples of APIs are themselves APIs; grouped by area so each stays within `Default`'s arity.
+pub type Apis = (PlatformApis, CrmApis);
+
+pub type PlatformApis = (
     service::ServiceApi,
     signup::SignupApi,
     auth::AuthApi,
@@ -53,6 +65,14 @@ pub type Apis = (
     api_keys::ApiKeysApi,
     roles::RolesApi,
     audit_logs::AuditLogsApi,
+);
+
+pub type CrmApis = (
+    customers::CustomersApi,
+    custom_fields::CustomFieldsApi,
+    tags::TagsApi,
+    consent::ConsentApi,
+    events::EventsApi,
 );
 
 /// The OpenAPI service; `switchboard openapi` prints its spec, which is checked in.

@@ -38,6 +38,17 @@ permissions! {
     ROLES_READ = ("roles", "read"): "List roles and permissions.";
     ROLES_WRITE = ("roles", "write"): "Create and delete custom roles.";
     AUDIT_LOGS_READ = ("audit_logs", "read"): "Read the audit log.";
+    CUSTOMERS_READ = ("customers", "read"): "Read customers, custom field definitions, tags and timelines.";
+    CUSTOMERS_WRITE = ("customers", "write"): "Create, change, tag and delete customers; set consent.";
+    CUSTOMERS_EXPORT = ("customers", "export"): "Export customers as CSV and a person's data as JSON.";
+    CUSTOMERS_ERASE = ("customers", "erase"): "Erase a person's data (GDPR).";
+    CUSTOM_FIELDS_WRITE = ("custom_fields", "write"): "Define, change and delete custom fields.";
+    SEGMENTS_READ = ("segments", "read"): "Read segments, their counts and previews.";
+    SEGMENTS_WRITE = ("segments", "write"): "Create, change and delete segments.";
+    EVENTS_WRITE = ("events", "write"): "Track custom events on customers.";
+    IMPORTS_WRITE = ("imports", "write"): "Import customers from CSV and read import reports.";
+    SUPPRESSIONS_WRITE = ("suppressions", "write"): "Change the suppression list.";
+    DOMAIN_EVENTS_READ = ("domain_events", "read"): "Read the domain-event outbox.";
 }
 
 pub fn parse(s: &str) -> Option<Permission> {
@@ -66,11 +77,24 @@ pub fn is_builtin(role: &str) -> bool {
 /// The permissions of a built-in role; `None` for any other name.
 pub fn builtin_permissions(role: &str) -> Option<Vec<Permission>> {
     let everything = ALL.iter().map(|(p, _)| *p);
-    let basics = [PROFILE_READ, TENANT_READ, USERS_READ];
+    let basics = [PROFILE_READ, TENANT_READ, USERS_READ, CUSTOMERS_READ, SEGMENTS_READ];
     Some(match role {
         OWNER => everything.collect(),
         ADMIN => everything.filter(|p| *p != TENANT_WRITE).collect(),
-        MARKETER | AGENT => basics.to_vec(),
+        MARKETER => [
+            &basics[..],
+            &[
+                CUSTOMERS_WRITE,
+                CUSTOMERS_EXPORT,
+                CUSTOM_FIELDS_WRITE,
+                SEGMENTS_WRITE,
+                EVENTS_WRITE,
+                IMPORTS_WRITE,
+                SUPPRESSIONS_WRITE,
+            ],
+        ]
+        .concat(),
+        AGENT => [&basics[..], &[CUSTOMERS_WRITE, EVENTS_WRITE]].concat(),
         VIEWER => [&basics[..], &[ROLES_READ, INVITATIONS_READ]].concat(),
         _ => return None,
     })

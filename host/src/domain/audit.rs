@@ -2,11 +2,11 @@
 
 use super::{page_limit, Result};
 use crate::state::AppState;
-use crate::store::{self, audit::AuditRow, audit::Entry, audit::Filter, Tx};
+use crate::store::{self, audit::AuditRow, audit::Entry, audit::Filter, Conn};
 use crate::tenancy::TenantCtx;
 
 /// Records a change in the transaction that makes it, so neither exists without the other.
-pub async fn record(tx: &mut Tx, ctx: &TenantCtx, action: &str, target_type: &str, target_id: &str) -> Result<()> {
+pub async fn record(tx: &mut Conn, ctx: &TenantCtx, action: &str, target_type: &str, target_id: &str) -> Result<()> {
     store::audit::record(
         tx,
         ctx,

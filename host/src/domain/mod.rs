@@ -2,7 +2,9 @@
 
 pub mod api_keys;
 pub mod audit;
+pub mod crm;
 pub mod invitations;
+pub mod outbox;
 pub mod principal;
 pub mod profiles;
 pub mod roles;

@@ -9,11 +9,19 @@
 
 pub mod api_keys;
 pub mod audit;
+pub mod consents;
+pub mod custom_fields;
+pub mod customer_events;
+pub mod customer_tags;
+pub mod customers;
+pub mod dialect;
 pub mod idempotency;
 pub mod invitations;
+pub mod outbox;
 pub mod refresh_tokens;
 pub mod roles;
 pub mod scoped;
+pub mod sql;
 pub mod tenants;
 pub mod users;
 

@@ -10,8 +10,10 @@ use switchboard_tests::{Session, TestServer};
 /// `(operationId, method, path, body, permission)`; `None` marks a public operation.
 type Route = (&'static str, Method, String, Option<Value>, Option<&'static str>);
 
+#[rustfmt::skip]
 fn routes() -> Vec<Route> {
     let missing_user = "usr_00000000000070008000000000000000";
+    let missing_customer = "cus_00000000000070008000000000000000";
     let unique = || uuid::Uuid::now_v7().simple().to_string();
     vec![
         ("getMe", Method::GET, "/v1/me".into(), None, Some("profile:read")),
@@ -116,6 +118,27 @@ fn routes() -> Vec<Route> {
             None,
             Some("audit_logs:read"),
         ),
+        ("createCustomer", Method::POST, "/v1/customers".into(), Some(json!({"first_name": "Matrix"})), Some("customers:write")),
+        ("upsertCustomer", Method::POST, "/v1/customers:upsert".into(), Some(json!({"external_id": unique()})), Some("customers:write")),
+        ("listCustomers", Method::GET, "/v1/customers".into(), None, Some("customers:read")),
+        ("getCustomer", Method::GET, format!("/v1/customers/{missing_customer}"), None, Some("customers:read")),
+        ("updateCustomer", Method::PATCH, format!("/v1/customers/{missing_customer}"), Some(json!({"first_name": "x"})), Some("customers:write")),
+        ("deleteCustomer", Method::DELETE, format!("/v1/customers/{missing_customer}"), None, Some("customers:write")),
+        ("bulkTagCustomers", Method::POST, "/v1/customers/tags".into(), Some(json!({"add": ["m"], "customer_ids": [missing_customer]})), Some("customers:write")),
+        ("listTags", Method::GET, "/v1/tags".into(), None, Some("customers:read")),
+        ("setConsent", Method::PUT, format!("/v1/customers/{missing_customer}/consent/email"), Some(json!({"status": "subscribed"})), Some("customers:write")),
+        ("createCustomField", Method::POST, "/v1/custom-fields".into(), Some(json!({"key": format!("f{}", unique()), "type": "text"})), Some("custom_fields:write")),
+        ("listCustomFields", Method::GET, "/v1/custom-fields".into(), None, Some("customers:read")),
+        ("updateCustomField", Method::PATCH, "/v1/custom-fields/none_such".into(), Some(json!({"label": "x"})), Some("custom_fields:write")),
+        ("deleteCustomField", Method::DELETE, "/v1/custom-fields/none_such".into(), None, Some("custom_fields:write")),
+        ("listSuppressions", Method::GET, "/v1/suppressions".into(), None, Some("customers:read")),
+        ("createSuppression", Method::POST, "/v1/suppressions".into(), Some(json!({"channel": "email", "address": format!("{}@s.example", unique()), "reason": "matrix"})), Some("suppressions:write")),
+        ("deleteSuppression", Method::DELETE, "/v1/suppressions/email/nobody@s.example".into(), None, Some("suppressions:write")),
+        ("trackCustomerEvent", Method::POST, format!("/v1/customers/{missing_customer}/events"), Some(json!({"type": "x"})), Some("events:write")),
+        ("trackEvent", Method::POST, "/v1/events".into(), Some(json!({"type": "x", "external_id": "nobody"})), Some("events:write")),
+        ("getCustomerTimeline", Method::GET, format!("/v1/customers/{missing_customer}/timeline"), None, Some("customers:read")),
+        ("listDomainEvents", Method::GET, "/v1/domain-events".into(), None, Some("domain_events:read")),
+        ("listDomainEventTypes", Method::GET, "/v1/domain-event-types".into(), None, Some("domain_events:read")),
         ("signup", Method::POST, "/v1/signup".into(), None, None),
         ("login", Method::POST, "/v1/auth/login".into(), None, None),
         ("refreshToken", Method::POST, "/v1/auth/refresh".into(), None, None),
@@ -134,12 +157,23 @@ fn routes() -> Vec<Route> {
 
 /// What each built-in role is meant to be able to do.
 fn expected(role: &str) -> HashSet<&'static str> {
-    let basics = ["profile:read", "tenant:read", "users:read"];
-    let all = [
+    let basics = [
         "profile:read",
         "tenant:read",
-        "tenant:write",
         "users:read",
+        "customers:read",
+        "segments:read",
+    ];
+    let marketing = [
+        "customers:write",
+        "customers:export",
+        "custom_fields:write",
+        "segments:write",
+        "events:write",
+        "imports:write",
+        "suppressions:write",
+    ];
+    let admin_only = [
         "users:write",
         "invitations:read",
         "invitations:write",
@@ -148,11 +182,15 @@ fn expected(role: &str) -> HashSet<&'static str> {
         "roles:read",
         "roles:write",
         "audit_logs:read",
+        "customers:erase",
+        "domain_events:read",
     ];
+    let admin = || basics.into_iter().chain(marketing).chain(admin_only);
     match role {
-        "owner" => all.into_iter().collect(),
-        "admin" => all.into_iter().filter(|p| *p != "tenant:write").collect(),
-        "marketer" | "agent" => basics.into_iter().collect(),
+        "owner" => admin().chain(["tenant:write"]).collect(),
+        "admin" => admin().collect(),
+        "marketer" => basics.into_iter().chain(marketing).collect(),
+        "agent" => basics.into_iter().chain(["customers:write", "events:write"]).collect(),
         "viewer" => basics.into_iter().chain(["roles:read", "invitations:read"]).collect(),
         other => panic!("no expectation for {other}"),
     }

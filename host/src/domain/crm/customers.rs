@@ -1,0 +1,466 @@
+//! Customers: create, read, patch, upsert by any identifier, delete, list and search.
+
+use std::collections::{BTreeMap, HashMap};
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use serde::Serialize;
+use serde_json::{json, Map, Value};
+
+use super::custom_fields::{self, Definition};
+use super::{tags, validate as v};
+use crate::domain::{audit, outbox, page_limit, validate, DomainError, FieldError, Result};
+use crate::ids::{CustomerId, PrefixedId};
+use crate::state::AppState;
+use crate::store::customers::{After, CustomerRow, Fields, ListQuery, Sort};
+use crate::store::{self, sql::Sql, Conn};
+use crate::tenancy::TenantCtx;
+
+/// A field in a write: left alone, cleared (JSON null) or set.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum Patch<T> {
+    #[default]
+    Keep,
+    Clear,
+    Set(T),
+}
+
+impl<T> Patch<T> {
+    fn apply(self, current: Option<T>) -> Option<T> {
+        match self {
+            Patch::Keep => current,
+            Patch::Clear => None,
+            Patch::Set(v) => Some(v),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct CustomerInput {
+    pub email: Patch<String>,
+    pub phone: Patch<String>,
+    pub first_name: Patch<String>,
+    pub last_name: Patch<String>,
+    pub locale: Patch<String>,
+    pub timezone: Patch<String>,
+    pub external_id: Patch<String>,
+    /// Merged into the stored values; a null value removes that field.
+    pub custom_fields: Option<Map<String, Value>>,
+    /// Replaces the customer's tags.
+    pub tags: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Consent {
+    pub status: String,
+    pub source: Option<String>,
+    pub keyword: Option<String>,
+    #[serde(serialize_with = "rfc3339")]
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Customer {
+    pub id: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub locale: Option<String>,
+    pub timezone: Option<String>,
+    pub external_id: Option<String>,
+    pub custom_fields: Map<String, Value>,
+    pub tags: Vec<String>,
+    pub consent: BTreeMap<String, Consent>,
+    #[serde(serialize_with = "rfc3339")]
+    pub created_at: i64,
+    #[serde(serialize_with = "rfc3339")]
+    pub updated_at: i64,
+}
+
+pub fn rfc3339<S: serde::Serializer>(ms: &i64, s: S) -> std::result::Result<S::Ok, S::Error> {
+    let t = time::OffsetDateTime::from_unix_timestamp_nanos(*ms as i128 * 1_000_000)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    s.serialize_str(
+        &t.format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default(),
+    )
+}
+
+/// Normalises and validates identifiers and names, reporting every bad field at once.
+fn normalise(input: CustomerInput) -> Result<(CustomerInput, Vec<FieldError>)> {
+    let mut errors = Vec::new();
+    let mut check = |p: Patch<String>, f: &dyn Fn(&str) -> Result<String>| match p {
+        Patch::Set(raw) if raw.trim().is_empty() => Patch::Clear,
+        Patch::Set(raw) => match f(&raw) {
+            Ok(v) => Patch::Set(v),
+            Err(e) => {
+                errors.extend(validate::errors_of::<()>(&Err(e)));
+                Patch::Keep
+            }
+        },
+        other => other,
+    };
+    let out = CustomerInput {
+        email: check(input.email, &|r| validate::email("email", r)),
+        phone: check(input.phone, &|r| v::phone("phone", r)),
+        first_name: check(input.first_name, &|r| v::text("first_name", r, 200)),
+        last_name: check(input.last_name, &|r| v::text("last_name", r, 200)),
+        locale: check(input.locale, &|r| v::locale("locale", r)),
+        timezone: check(input.timezone, &|r| v::timezone("timezone", r)),
+        external_id: check(input.external_id, &|r| v::text("external_id", r, 200)),
+        custom_fields: input.custom_fields,
+        tags: input.tags,
+    };
+    Ok((out, errors))
+}
+
+fn merged(current: Option<&CustomerRow>, input: &CustomerInput) -> Fields {
+    let cur = |f: fn(&CustomerRow) -> &Option<String>| current.and_then(|c| f(c).clone());
+    Fields {
+        email: input.email.clone().apply(cur(|c| &c.email)),
+        phone: input.phone.clone().apply(cur(|c| &c.phone)),
+        first_name: input.first_name.clone().apply(cur(|c| &c.first_name)),
+        last_name: input.last_name.clone().apply(cur(|c| &c.last_name)),
+        locale: input.locale.clone().apply(cur(|c| &c.locale)),
+        timezone: input.timezone.clone().apply(cur(|c| &c.timezone)),
+        external_id: input.external_id.clone().apply(cur(|c| &c.external_id)),
+    }
+}
+
+fn validate_tags(list: &[String]) -> Result<Vec<String>> {
+    let mut out: Vec<String> = Vec::new();
+    for (i, t) in list.iter().enumerate() {
+        let t = v::tag(&format!("tags[{i}]"), t)?;
+        if !out.contains(&t) {
+            out.push(t);
+        }
+    }
+    Ok(out)
+}
+
+/// Everything checked before touching the database: fields, custom fields and tags.
+struct Checked {
+    input: CustomerInput,
+    fields_to_write: Vec<(String, Option<custom_fields::Stored>)>,
+    tags: Option<Vec<String>>,
+}
+
+fn check(defs: &HashMap<String, Definition>, input: CustomerInput) -> Result<Checked> {
+    let (input, mut errors) = normalise(input)?;
+    let fields_to_write = match input
+        .custom_fields
+        .as_ref()
+        .map(|cf| custom_fields::encode_all(defs, cf))
+    {
+        Some(Err(DomainError::Invalid(mut e))) => {
+            errors.append(&mut e);
+            Vec::new()
+        }
+        Some(Err(other)) => return Err(other),
+        Some(Ok(w)) => w,
+        None => Vec::new(),
+    };
+    let tags = match input.tags.as_deref().map(validate_tags).transpose() {
+        Ok(t) => t,
+        Err(DomainError::Invalid(mut e)) => {
+            errors.append(&mut e);
+            None
+        }
+        Err(other) => return Err(other),
+    };
+    if !errors.is_empty() {
+        return Err(DomainError::Invalid(errors));
+    }
+    Ok(Checked {
+        input,
+        fields_to_write,
+        tags,
+    })
+}
+
+async fn write_fields(
+    tx: &mut Conn,
+    ctx: &TenantCtx,
+    id: &CustomerId,
+    writes: &[(String, Option<custom_fields::Stored>)],
+) -> Result<()> {
+    for (key, stored) in writes {
+        match stored {
+            Some(s) => store::customers::set_field_value(tx, ctx, id, key, s.text.as_deref(), s.num).await?,
+            None => store::customers::delete_field_value(tx, ctx, id, key).await?,
+        }
+    }
+    Ok(())
+}
+
+/// Loads custom fields, tags and consent for rows, keeping their order.
+pub async fn hydrate(tx: &mut Conn, ctx: &TenantCtx, rows: Vec<CustomerRow>) -> Result<Vec<Customer>> {
+    let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+    let defs = custom_fields::definitions(tx, ctx).await?;
+    let values = store::customers::field_values(tx, ctx, &ids).await?;
+    let mut fields = custom_fields::decode_rows(&defs, &values);
+    let mut tags: HashMap<String, Vec<String>> = HashMap::new();
+    for (customer, tag) in store::customer_tags::of_customers(tx, ctx, &ids).await? {
+        tags.entry(customer).or_default().push(tag);
+    }
+    let mut consent: HashMap<String, BTreeMap<String, Consent>> = HashMap::new();
+    for c in store::consents::of_customers(tx, ctx, &ids).await? {
+        consent.entry(c.customer_id).or_default().insert(
+            c.channel,
+            Consent {
+                status: c.status,
+                source: c.source,
+                keyword: c.keyword,
+                updated_at: c.updated_at,
+            },
+        );
+    }
+    Ok(rows
+        .into_iter()
+        .map(|r| Customer {
+            custom_fields: fields.remove(&r.id).unwrap_or_default(),
+            tags: tags.remove(&r.id).unwrap_or_default(),
+            consent: consent.remove(&r.id).unwrap_or_default(),
+            id: r.id,
+            email: r.email,
+            phone: r.phone,
+            first_name: r.first_name,
+            last_name: r.last_name,
+            locale: r.locale,
+            timezone: r.timezone,
+            external_id: r.external_id,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        })
+        .collect())
+}
+
+pub async fn load(tx: &mut Conn, ctx: &TenantCtx, id: &CustomerId) -> Result<Customer> {
+    let row = store::customers::get(tx, ctx, id).await?;
+    Ok(hydrate(tx, ctx, vec![row]).await?.remove(0))
+}
+
+/// Creates a customer inside `tx` (shared by the API, upserts, imports and event tracking).
+pub async fn create_in(
+    tx: &mut Conn,
+    ctx: &TenantCtx,
+    defs: &HashMap<String, Definition>,
+    input: CustomerInput,
+) -> Result<Customer> {
+    let checked = check(defs, input)?;
+    let id = CustomerId::generate();
+    store::customers::insert(tx, ctx, &id, &merged(None, &checked.input)).await?;
+    write_fields(tx, ctx, &id, &checked.fields_to_write).await?;
+    if let Some(t) = &checked.tags {
+        store::customer_tags::add(tx, ctx, id.as_str(), t).await?;
+    }
+    let customer = load(tx, ctx, &id).await?;
+    outbox::emit(tx, ctx, outbox::CUSTOMER_CREATED, &json!(customer)).await?;
+    audit::record(tx, ctx, "customer.created", "customer", id.as_str()).await?;
+    Ok(customer)
+}
+
+/// Applies a patch inside `tx`.
+pub async fn update_in(
+    tx: &mut Conn,
+    ctx: &TenantCtx,
+    defs: &HashMap<String, Definition>,
+    id: &CustomerId,
+    input: CustomerInput,
+) -> Result<Customer> {
+    let checked = check(defs, input)?;
+    let current = store::customers::get(tx, ctx, id).await?;
+    let fields = merged(Some(&current), &checked.input);
+    store::customers::update(tx, ctx, id, &fields).await?;
+    write_fields(tx, ctx, id, &checked.fields_to_write).await?;
+    if let Some(wanted) = &checked.tags {
+        let before = store::customer_tags::of_customers(tx, ctx, &[id.as_str()]).await?;
+        let before: Vec<String> = before.into_iter().map(|(_, t)| t).collect();
+        let added: Vec<String> = wanted.iter().filter(|t| !before.contains(t)).cloned().collect();
+        let removed: Vec<String> = before.iter().filter(|t| !wanted.contains(t)).cloned().collect();
+        tags::apply(tx, ctx, id.as_str(), &added, &removed).await?;
+    }
+    let customer = load(tx, ctx, id).await?;
+    outbox::emit(tx, ctx, outbox::CUSTOMER_UPDATED, &json!(customer)).await?;
+    audit::record(tx, ctx, "customer.updated", "customer", id.as_str()).await?;
+    Ok(customer)
+}
+
+pub async fn create(state: &AppState, ctx: &TenantCtx, input: CustomerInput) -> Result<Customer> {
+    let mut tx = state.store.tenant_tx(ctx).await?;
+    let defs = custom_fields::definitions(&mut tx, ctx).await?;
+    let customer = create_in(&mut tx, ctx, &defs, input).await?;
+    tx.commit().await?;
+    Ok(customer)
+}
+
+pub async fn get(state: &AppState, ctx: &TenantCtx, id: &CustomerId) -> Result<Customer> {
+    let mut read = state.store.tenant_read(ctx).await?;
+    let customer = load(&mut read, ctx, id).await?;
+    read.commit().await?;
+    Ok(customer)
+}
+
+pub async fn update(state: &AppState, ctx: &TenantCtx, id: &CustomerId, input: CustomerInput) -> Result<Customer> {
+    let mut tx = state.store.tenant_tx(ctx).await?;
+    let defs = custom_fields::definitions(&mut tx, ctx).await?;
+    let customer = update_in(&mut tx, ctx, &defs, id, input).await?;
+    tx.commit().await?;
+    Ok(customer)
+}
+
+/// Whether an upsert created or updated.
+pub enum Upserted {
+    Created(Customer),
+    Updated(Customer),
+}
+
+/// Finds the customer by any identifier given and merges into it, or creates one.
+pub async fn upsert_in(
+    tx: &mut Conn,
+    ctx: &TenantCtx,
+    defs: &HashMap<String, Definition>,
+    input: CustomerInput,
+) -> Result<Upserted> {
+    let (normal, errors) = normalise(input.clone())?;
+    if !errors.is_empty() {
+        return Err(DomainError::Invalid(errors));
+    }
+    let set = |p: &Patch<String>| match p {
+        Patch::Set(v) => Some(v.clone()),
+        _ => None,
+    };
+    let (email, phone, external_id) = (set(&normal.email), set(&normal.phone), set(&normal.external_id));
+    if email.is_none() && phone.is_none() && external_id.is_none() {
+        return Err(DomainError::invalid(
+            "email",
+            "an upsert needs email, phone or external_id",
+        ));
+    }
+    let matches =
+        store::customers::find_by_identifiers(tx, ctx, email.as_deref(), phone.as_deref(), external_id.as_deref())
+            .await?;
+    match matches.as_slice() {
+        [] => Ok(Upserted::Created(create_in(tx, ctx, defs, input).await?)),
+        [one] => {
+            let id = CustomerId::from_raw(one.id.clone());
+            Ok(Upserted::Updated(update_in(tx, ctx, defs, &id, input).await?))
+        }
+        _ => Err(DomainError::Conflict {
+            field: None,
+            message: "the identifiers given belong to different customers".into(),
+        }),
+    }
+}
+
+pub async fn upsert(state: &AppState, ctx: &TenantCtx, input: CustomerInput) -> Result<Upserted> {
+    let mut tx = state.store.tenant_tx(ctx).await?;
+    let defs = custom_fields::definitions(&mut tx, ctx).await?;
+    let result = upsert_in(&mut tx, ctx, &defs, input).await?;
+    tx.commit().await?;
+    Ok(result)
+}
+
+pub async fn delete(state: &AppState, ctx: &TenantCtx, id: &CustomerId) -> Result<()> {
+    let mut tx = state.store.tenant_tx(ctx).await?;
+    store::customers::delete(&mut tx, ctx, id).await?;
+    outbox::emit(&mut tx, ctx, outbox::CUSTOMER_DELETED, &json!({"id": id})).await?;
+    audit::record(&mut tx, ctx, "customer.deleted", "customer", id.as_str()).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ListParams {
+    pub after: Option<String>,
+    pub limit: Option<u32>,
+    pub sort: Option<String>,
+    pub order: Option<String>,
+    pub tag: Option<String>,
+    pub q: Option<String>,
+    /// `key:value`, an exact match on a custom field's text value.
+    pub field: Option<String>,
+    pub segment: Option<Sql>,
+}
+
+pub struct Page {
+    pub customers: Vec<Customer>,
+    pub next_cursor: Option<String>,
+}
+
+fn encode_cursor(after: &After) -> String {
+    let v = match after {
+        After::Created(id) => json!(["c", id]),
+        After::Updated(at, id) => json!(["u", at, id]),
+        After::Name(name, id) => json!(["n", name, id]),
+    };
+    URL_SAFE_NO_PAD.encode(v.to_string())
+}
+
+fn decode_cursor(sort: Sort, raw: &str) -> Result<After> {
+    let bad = || DomainError::invalid("after", "is not a cursor from this list");
+    let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| bad())?;
+    let v: Value = serde_json::from_slice(&bytes).map_err(|_| bad())?;
+    let s = |i: usize| v[i].as_str().map(str::to_owned).ok_or_else(bad);
+    match (sort, v[0].as_str()) {
+        (Sort::Created, Some("c")) => Ok(After::Created(s(1)?)),
+        (Sort::Updated, Some("u")) => Ok(After::Updated(v[1].as_i64().ok_or_else(bad)?, s(2)?)),
+        (Sort::Name, Some("n")) => Ok(After::Name(s(1)?, s(2)?)),
+        _ => Err(bad()),
+    }
+}
+
+pub fn parse_list(params: ListParams) -> Result<ListQuery> {
+    let sort = match params.sort.as_deref() {
+        None | Some("created") => Sort::Created,
+        Some("updated") => Sort::Updated,
+        Some("name") => Sort::Name,
+        Some(_) => return Err(DomainError::invalid("sort", "must be created, updated or name")),
+    };
+    let descending = match params.order.as_deref() {
+        None | Some("asc") => false,
+        Some("desc") => true,
+        Some(_) => return Err(DomainError::invalid("order", "must be asc or desc")),
+    };
+    let field = match params.field.as_deref() {
+        None => None,
+        Some(f) => match f.split_once(':') {
+            Some((k, v)) if !k.is_empty() => Some((k.to_owned(), v.to_owned())),
+            _ => return Err(DomainError::invalid("field", "must be key:value")),
+        },
+    };
+    Ok(ListQuery {
+        sort,
+        descending,
+        after: params.after.as_deref().map(|a| decode_cursor(sort, a)).transpose()?,
+        limit: page_limit(params.limit),
+        tag: params.tag,
+        search: params
+            .q
+            .as_deref()
+            .map(store::customers::search_words)
+            .unwrap_or_default(),
+        field,
+        segment: params.segment,
+    })
+}
+
+pub async fn list(state: &AppState, ctx: &TenantCtx, params: ListParams) -> Result<Page> {
+    let query = parse_list(params)?;
+    let mut read = state.store.tenant_read(ctx).await?;
+    let rows = store::customers::list(&mut read, ctx, state.store.backend(), &query).await?;
+    let next_cursor = (rows.len() as i64 == query.limit)
+        .then(|| rows.last())
+        .flatten()
+        .map(|last| {
+            encode_cursor(&match query.sort {
+                Sort::Created => After::Created(last.row.id.clone()),
+                Sort::Updated => After::Updated(last.row.updated_at, last.row.id.clone()),
+                Sort::Name => After::Name(last.sort_name.clone(), last.row.id.clone()),
+            })
+        });
+    let customers = hydrate(&mut read, ctx, rows.into_iter().map(|r| r.row).collect()).await?;
+    read.commit().await?;
+    Ok(Page { customers, next_cursor })
+}

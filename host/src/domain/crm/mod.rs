@@ -1,0 +1,8 @@
+//! CRM: customers, custom fields, tags, consent and tracked events.
+
+pub mod consent;
+pub mod custom_fields;
+pub mod customers;
+pub mod events;
+pub mod tags;
+pub mod validate;

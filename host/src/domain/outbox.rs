@@ -1,0 +1,54 @@
+//! Domain events: every change to CRM data writes one into the outbox, in the change's own
+//! transaction, as an envelope `{id, type, tenant_id, occurred_at, data}`. Webhooks and plugins
+//! deliver them later; the outbox is readable through `GET /v1/domain-events`.
+
+use serde_json::Value;
+
+use super::Result;
+use crate::store::{self, now_ms, Conn};
+use crate::tenancy::TenantCtx;
+
+pub const CUSTOMER_CREATED: &str = "customer.created";
+pub const CUSTOMER_UPDATED: &str = "customer.updated";
+pub const CUSTOMER_DELETED: &str = "customer.deleted";
+pub const CUSTOMER_TAGGED: &str = "customer.tagged";
+pub const CONSENT_CHANGED: &str = "consent.changed";
+pub const EVENT_TRACKED: &str = "event.tracked";
+
+/// Every event type, with what it means.
+pub const EVENT_TYPES: &[(&str, &str)] = &[
+    (CUSTOMER_CREATED, "A customer was created; data is the customer."),
+    (
+        CUSTOMER_UPDATED,
+        "A customer's fields changed; data is the customer after the change.",
+    ),
+    (CUSTOMER_DELETED, "A customer was deleted or erased; data is `{id}`."),
+    (
+        CUSTOMER_TAGGED,
+        "Tags were added or removed; data is `{customer_id, added, removed}`.",
+    ),
+    (
+        CONSENT_CHANGED,
+        "A consent status changed; data is `{customer_id, channel, status, source, keyword}`.",
+    ),
+    (EVENT_TRACKED, "A custom event was tracked; data is the event."),
+];
+
+/// Writes an event into the outbox of the context's tenant.
+pub async fn emit(tx: &mut Conn, ctx: &TenantCtx, event_type: &'static str, data: &Value) -> Result<()> {
+    store::outbox::insert(tx, ctx, event_type, &data.to_string(), now_ms()).await?;
+    Ok(())
+}
+
+pub async fn list(
+    state: &crate::state::AppState,
+    ctx: &TenantCtx,
+    after: Option<&str>,
+    event_type: Option<&str>,
+    limit: Option<u32>,
+) -> Result<Vec<store::outbox::DomainEventRow>> {
+    let mut read = state.store.tenant_read(ctx).await?;
+    let rows = store::outbox::list(&mut read, ctx, after, event_type, super::page_limit(limit)).await?;
+    read.commit().await?;
+    Ok(rows)
+}

@@ -1,0 +1,65 @@
+//! Tags on customers.
+
+use sqlx::FromRow;
+
+use super::sql::Sql;
+use super::{Conn, Result};
+use crate::tenancy::TenantCtx;
+
+pub async fn add(tx: &mut Conn, ctx: &TenantCtx, customer_id: &str, tags: &[String]) -> Result<u64> {
+    let mut added = 0;
+    for tag in tags {
+        added += sqlx::query(
+            "INSERT INTO customer_tags (tenant_id, customer_id, tag) VALUES ($1, $2, $3) \
+             ON CONFLICT (customer_id, tag) DO NOTHING",
+        )
+        .bind(ctx.tenant_id.as_str())
+        .bind(customer_id)
+        .bind(tag)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    }
+    Ok(added)
+}
+
+pub async fn remove(tx: &mut Conn, ctx: &TenantCtx, customer_id: &str, tags: &[String]) -> Result<u64> {
+    if tags.is_empty() {
+        return Ok(0);
+    }
+    let mut sql = Sql::new("DELETE FROM customer_tags WHERE tenant_id = ");
+    sql.bind(ctx.tenant_id.as_str())
+        .push(" AND customer_id = ")
+        .bind(customer_id)
+        .push(" AND tag IN ");
+    sql.bind_list(tags.iter().map(String::as_str));
+    Ok(sql.query().execute(&mut *tx).await?.rows_affected())
+}
+
+/// `(customer id, tag)` for the given customers.
+pub async fn of_customers(tx: &mut Conn, ctx: &TenantCtx, ids: &[&str]) -> Result<Vec<(String, String)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut sql = Sql::new("SELECT customer_id, tag FROM customer_tags WHERE tenant_id = ");
+    sql.bind(ctx.tenant_id.as_str())
+        .push(" AND customer_id IN ")
+        .bind_list(ids.iter().copied());
+    sql.push(" ORDER BY customer_id, tag");
+    Ok(sql.query_as().fetch_all(&mut *tx).await?)
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct TagCount {
+    pub tag: String,
+    pub customers: i64,
+}
+
+pub async fn counts(tx: &mut Conn, ctx: &TenantCtx) -> Result<Vec<TagCount>> {
+    Ok(sqlx::query_as(
+        "SELECT tag, COUNT(*) AS customers FROM customer_tags WHERE tenant_id = $1 GROUP BY tag ORDER BY tag",
+    )
+    .bind(ctx.tenant_id.as_str())
+    .fetch_all(&mut *tx)
+    .await?)
+}

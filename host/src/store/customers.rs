@@ -1,0 +1,339 @@
+//! Customers and their custom field values and tags.
+
+use sqlx::FromRow;
+
+use super::scoped::{self, Table};
+use super::sql::Sql;
+use super::{now_ms, Backend, Conn, Result, StoreError};
+use crate::ids::CustomerId;
+use crate::tenancy::TenantCtx;
+
+#[derive(Debug, Clone, FromRow)]
+pub struct CustomerRow {
+    pub id: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub locale: Option<String>,
+    pub timezone: Option<String>,
+    pub external_id: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+pub const COLUMNS: &str =
+    "id, email, phone, first_name, last_name, locale, timezone, external_id, created_at, updated_at";
+const TABLE: Table = Table {
+    name: "customers",
+    columns: COLUMNS,
+};
+
+/// The standard fields as written.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Fields {
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub locale: Option<String>,
+    pub timezone: Option<String>,
+    pub external_id: Option<String>,
+}
+
+impl Fields {
+    /// Lower-cased "last first" for sorting.
+    fn sort_name(&self) -> String {
+        let last = self.last_name.as_deref().unwrap_or("");
+        let first = self.first_name.as_deref().unwrap_or("");
+        format!("{last} {first}").trim().to_lowercase()
+    }
+
+    /// The words text search matches: name, email and phone split on anything not alphanumeric.
+    fn search_text(&self) -> String {
+        let parts = [&self.first_name, &self.last_name, &self.email, &self.phone];
+        search_words(&parts.iter().filter_map(|p| p.as_deref()).collect::<Vec<_>>().join(" ")).join(" ")
+    }
+}
+
+/// Lower-cased alphanumeric words: the one tokenisation for indexing and for queries.
+pub fn search_words(text: &str) -> Vec<String> {
+    text.to_lowercase()
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Names the unique field a violation is about, from the index name in the message.
+fn unique_field(e: sqlx::Error) -> StoreError {
+    if let sqlx::Error::Database(db) = &e {
+        if db.is_unique_violation() {
+            let text = format!("{} {}", db.message(), db.constraint().unwrap_or(""));
+            for field in ["external_id", "email", "phone"] {
+                if text.contains(field) {
+                    return StoreError::Conflict { field };
+                }
+            }
+        }
+    }
+    StoreError::Db(e)
+}
+
+pub async fn insert(tx: &mut Conn, ctx: &TenantCtx, id: &CustomerId, f: &Fields) -> Result<CustomerRow> {
+    let now = now_ms();
+    sqlx::query(
+        "INSERT INTO customers (id, tenant_id, email, phone, first_name, last_name, locale, timezone, external_id, \
+         sort_name, search_text, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)",
+    )
+    .bind(id.as_str())
+    .bind(ctx.tenant_id.as_str())
+    .bind(f.email.as_deref())
+    .bind(f.phone.as_deref())
+    .bind(f.first_name.as_deref())
+    .bind(f.last_name.as_deref())
+    .bind(f.locale.as_deref())
+    .bind(f.timezone.as_deref())
+    .bind(f.external_id.as_deref())
+    .bind(f.sort_name())
+    .bind(f.search_text())
+    .bind(now)
+    .execute(&mut *tx)
+    .await
+    .map_err(unique_field)?;
+    get(tx, ctx, id).await
+}
+
+pub async fn update(tx: &mut Conn, ctx: &TenantCtx, id: &CustomerId, f: &Fields) -> Result<CustomerRow> {
+    let done = sqlx::query(
+        "UPDATE customers SET email = $3, phone = $4, first_name = $5, last_name = $6, locale = $7, timezone = $8, \
+         external_id = $9, sort_name = $10, search_text = $11, updated_at = $12 WHERE tenant_id = $1 AND id = $2",
+    )
+    .bind(ctx.tenant_id.as_str())
+    .bind(id.as_str())
+    .bind(f.email.as_deref())
+    .bind(f.phone.as_deref())
+    .bind(f.first_name.as_deref())
+    .bind(f.last_name.as_deref())
+    .bind(f.locale.as_deref())
+    .bind(f.timezone.as_deref())
+    .bind(f.external_id.as_deref())
+    .bind(f.sort_name())
+    .bind(f.search_text())
+    .bind(now_ms())
+    .execute(&mut *tx)
+    .await
+    .map_err(unique_field)?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    get(tx, ctx, id).await
+}
+
+/// Marks the customer changed (tags or custom fields written separately).
+pub async fn touch(tx: &mut Conn, ctx: &TenantCtx, id: &CustomerId) -> Result<()> {
+    sqlx::query("UPDATE customers SET updated_at = $3 WHERE tenant_id = $1 AND id = $2")
+        .bind(ctx.tenant_id.as_str())
+        .bind(id.as_str())
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+pub async fn get(tx: &mut Conn, ctx: &TenantCtx, id: &CustomerId) -> Result<CustomerRow> {
+    scoped::get(tx, ctx, &TABLE, id.as_str()).await
+}
+
+/// Customers matching any of the identifiers given (for upserts and event tracking).
+pub async fn find_by_identifiers(
+    tx: &mut Conn,
+    ctx: &TenantCtx,
+    email: Option<&str>,
+    phone: Option<&str>,
+    external_id: Option<&str>,
+) -> Result<Vec<CustomerRow>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM customers WHERE tenant_id = $1 AND (email = $2 OR phone = $3 OR external_id = $4) ORDER BY id"
+    ))
+    .bind(ctx.tenant_id.as_str())
+    .bind(email)
+    .bind(phone)
+    .bind(external_id)
+    .fetch_all(&mut *tx)
+    .await?)
+}
+
+pub async fn delete(tx: &mut Conn, ctx: &TenantCtx, id: &CustomerId) -> Result<()> {
+    let done = sqlx::query("DELETE FROM customers WHERE tenant_id = $1 AND id = $2")
+        .bind(ctx.tenant_id.as_str())
+        .bind(id.as_str())
+        .execute(&mut *tx)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sort {
+    Created,
+    Updated,
+    Name,
+}
+
+/// Where the previous page ended: the sort key and id of its last row.
+#[derive(Debug, Clone, PartialEq)]
+pub enum After {
+    Created(String),
+    Updated(i64, String),
+    Name(String, String),
+}
+
+#[derive(Debug, Clone)]
+pub struct ListQuery {
+    pub sort: Sort,
+    pub descending: bool,
+    pub after: Option<After>,
+    pub limit: i64,
+    pub tag: Option<String>,
+    /// Words every match must contain a word starting with.
+    pub search: Vec<String>,
+    /// `(field key, exact text value)`.
+    pub field: Option<(String, String)>,
+    /// Restrict to a compiled segment condition on `c`.
+    pub segment: Option<Sql>,
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct ListedRow {
+    #[sqlx(flatten)]
+    pub row: CustomerRow,
+    pub sort_name: String,
+}
+
+/// A page of customers, keyset-paginated on the sort key then id.
+pub async fn list(tx: &mut Conn, ctx: &TenantCtx, backend: Backend, q: &ListQuery) -> Result<Vec<ListedRow>> {
+    let columns: String = COLUMNS
+        .split(", ")
+        .map(|c| format!("c.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut sql = Sql::new(&format!(
+        "SELECT {columns}, c.sort_name FROM customers c WHERE c.tenant_id = "
+    ));
+    sql.bind(ctx.tenant_id.as_str());
+    filters(&mut sql, ctx, backend, q);
+    let (gt, order) = if q.descending { ("<", "DESC") } else { (">", "ASC") };
+    match &q.after {
+        Some(After::Created(id)) => {
+            sql.push(&format!(" AND c.id {gt} ")).bind(id.as_str());
+        }
+        Some(After::Updated(at, id)) => {
+            sql.push(&format!(" AND (c.updated_at {gt} ")).bind(*at);
+            sql.push(" OR (c.updated_at = ")
+                .bind(*at)
+                .push(&format!(" AND c.id {gt} "))
+                .bind(id.as_str())
+                .push("))");
+        }
+        Some(After::Name(name, id)) => {
+            sql.push(&format!(" AND (c.sort_name {gt} ")).bind(name.as_str());
+            sql.push(" OR (c.sort_name = ")
+                .bind(name.as_str())
+                .push(&format!(" AND c.id {gt} "))
+                .bind(id.as_str())
+                .push("))");
+        }
+        None => {}
+    }
+    let key = match q.sort {
+        Sort::Created => format!("c.id {order}"),
+        Sort::Updated => format!("c.updated_at {order}, c.id {order}"),
+        Sort::Name => format!("c.sort_name {order}, c.id {order}"),
+    };
+    sql.push(&format!(" ORDER BY {key} LIMIT ")).bind(q.limit);
+    Ok(sql.query_as().fetch_all(&mut *tx).await?)
+}
+
+fn filters(sql: &mut Sql, ctx: &TenantCtx, backend: Backend, q: &ListQuery) {
+    if let Some(tag) = &q.tag {
+        sql.push(" AND c.id IN (SELECT customer_id FROM customer_tags WHERE tenant_id = ")
+            .bind(ctx.tenant_id.as_str())
+            .push(" AND tag = ")
+            .bind(tag.as_str())
+            .push(")");
+    }
+    if let Some((key, value)) = &q.field {
+        sql.push(" AND c.id IN (SELECT customer_id FROM customer_field_values WHERE tenant_id = ")
+            .bind(ctx.tenant_id.as_str())
+            .push(" AND field_key = ")
+            .bind(key.as_str())
+            .push(" AND value_text = ")
+            .bind(value.as_str())
+            .push(")");
+    }
+    if !q.search.is_empty() {
+        sql.push(" AND ");
+        super::dialect::text_search(sql, backend, &q.search);
+    }
+    if let Some(segment) = &q.segment {
+        sql.push(" AND (").append(segment).push(")");
+    }
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct FieldValueRow {
+    pub customer_id: String,
+    pub field_key: String,
+    pub value_text: Option<String>,
+    pub value_num: Option<f64>,
+}
+
+/// Custom field values of the given customers.
+pub async fn field_values(tx: &mut Conn, ctx: &TenantCtx, ids: &[&str]) -> Result<Vec<FieldValueRow>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut sql =
+        Sql::new("SELECT customer_id, field_key, value_text, value_num FROM customer_field_values WHERE tenant_id = ");
+    sql.bind(ctx.tenant_id.as_str())
+        .push(" AND customer_id IN ")
+        .bind_list(ids.iter().copied());
+    sql.push(" ORDER BY customer_id, field_key");
+    Ok(sql.query_as().fetch_all(&mut *tx).await?)
+}
+
+pub async fn set_field_value(
+    tx: &mut Conn,
+    ctx: &TenantCtx,
+    id: &CustomerId,
+    key: &str,
+    text: Option<&str>,
+    num: Option<f64>,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO customer_field_values (tenant_id, customer_id, field_key, value_text, value_num) \
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (customer_id, field_key) \
+         DO UPDATE SET value_text = excluded.value_text, value_num = excluded.value_num",
+    )
+    .bind(ctx.tenant_id.as_str())
+    .bind(id.as_str())
+    .bind(key)
+    .bind(text)
+    .bind(num)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+pub async fn delete_field_value(tx: &mut Conn, ctx: &TenantCtx, id: &CustomerId, key: &str) -> Result<()> {
+    sqlx::query("DELETE FROM customer_field_values WHERE tenant_id = $1 AND customer_id = $2 AND field_key = $3")
+        .bind(ctx.tenant_id.as_str())
+        .bind(id.as_str())
+        .bind(key)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,27 @@
+//! The few places SQLite and PostgreSQL differ, each behind one small function.
+
+use super::sql::Sql;
+use super::Backend;
+
+/// A predicate on `c` (customers) true when, for every word, some indexed word starts with it.
+/// Words are already lower-cased alphanumerics (`customers::search_words`), and are bound.
+pub fn text_search(sql: &mut Sql, backend: Backend, words: &[String]) {
+    match backend {
+        Backend::Sqlite => {
+            let query = words
+                .iter()
+                .map(|w| format!("\"{w}\"*"))
+                .collect::<Vec<_>>()
+                .join(" AND ");
+            sql.push("c.rowid IN (SELECT rowid FROM customers_fts WHERE customers_fts MATCH ")
+                .bind(query)
+                .push(")");
+        }
+        Backend::Postgres => {
+            let query = words.iter().map(|w| format!("{w}:*")).collect::<Vec<_>>().join(" & ");
+            sql.push("to_tsvector('simple', c.search_text) @@ to_tsquery('simple', ")
+                .bind(query)
+                .push(")");
+        }
+    }
+}
