@@ -146,6 +146,18 @@ impl Definition {
     }
 }
 
+/// Whole numbers come back as JSON integers (`1`, not `1.0`), as they were written.
+fn number(n: f64) -> Value {
+    const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53: every integer below is exact in an f64
+    if n.fract() == 0.0 && n.abs() < EXACT {
+        Value::from(n as i64)
+    } else {
+        serde_json::Number::from_f64(n)
+            .map(Value::Number)
+            .unwrap_or(Value::Null)
+    }
+}
+
 /// The tenant's definitions by key.
 pub async fn definitions(tx: &mut Conn, ctx: &TenantCtx) -> Result<HashMap<String, Definition>> {
     Ok(store::custom_fields::list(tx, ctx)
@@ -310,6 +322,7 @@ mod tests {
         let cases = [
             (FieldType::Text, json!("hello")),
             (FieldType::Number, json!(42.5)),
+            (FieldType::Number, json!(7)),
             (FieldType::Boolean, json!(true)),
             (FieldType::Date, json!("2024-02-29")),
             (FieldType::DateTime, json!("2024-02-29T10:00:00Z")),
