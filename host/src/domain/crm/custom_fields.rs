@@ -136,10 +136,7 @@ impl Definition {
 
     pub fn decode(&self, text: Option<&str>, num: Option<f64>) -> Value {
         match self.field_type {
-            FieldType::Number => num
-                .and_then(serde_json::Number::from_f64)
-                .map(Value::Number)
-                .unwrap_or(Value::Null),
+            FieldType::Number => num.map(number).unwrap_or(Value::Null),
             FieldType::Boolean => num.map(|n| Value::Bool(n != 0.0)).unwrap_or(Value::Null),
             _ => text.map(|t| Value::String(t.to_owned())).unwrap_or(Value::Null),
         }
