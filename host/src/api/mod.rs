@@ -8,6 +8,7 @@ pub mod consent;
 pub mod custom_fields;
 pub mod customers;
 pub mod events;
+pub mod gdpr;
 pub mod invitations;
 pub mod me;
 pub mod problem;
@@ -73,6 +74,7 @@ pub type CrmApis = (
     tags::TagsApi,
     consent::ConsentApi,
     events::EventsApi,
+    gdpr::GdprApi,
 );
 
 /// The OpenAPI service; `switchboard openapi` prints its spec, which is checked in.

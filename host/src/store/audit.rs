@@ -78,3 +78,15 @@ pub async fn list(tx: &mut Conn, ctx: &TenantCtx, filter: &Filter) -> Result<Vec
     .fetch_all(&mut *tx)
     .await?)
 }
+
+/// Entries about one target, oldest first (data export).
+pub async fn about(tx: &mut Conn, ctx: &TenantCtx, target_id: &str) -> Result<Vec<AuditRow>> {
+    Ok(sqlx::query_as(
+        "SELECT id, actor_type, actor_id, action, target_type, target_id, request_id, created_at \
+         FROM audit_logs WHERE tenant_id = $1 AND target_id = $2 ORDER BY id",
+    )
+    .bind(ctx.tenant_id.as_str())
+    .bind(target_id)
+    .fetch_all(&mut *tx)
+    .await?)
+}

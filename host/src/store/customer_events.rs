@@ -68,3 +68,15 @@ pub async fn of_customer(
     .fetch_all(&mut *tx)
     .await?)
 }
+
+/// Every event of a customer, oldest first (data export).
+pub async fn all_of_customer(tx: &mut Conn, ctx: &TenantCtx, customer_id: &str) -> Result<Vec<EventRow>> {
+    Ok(sqlx::query_as(
+        "SELECT id, customer_id, event_type, properties, occurred_at FROM customer_events \
+         WHERE tenant_id = $1 AND customer_id = $2 ORDER BY occurred_at, id",
+    )
+    .bind(ctx.tenant_id.as_str())
+    .bind(customer_id)
+    .fetch_all(&mut *tx)
+    .await?)
+}

@@ -48,3 +48,28 @@ pub async fn list(
     .fetch_all(&mut *tx)
     .await?)
 }
+
+/// Outbox entries whose payload mentions `needle` (a customer id), oldest first.
+pub async fn mentioning(tx: &mut Conn, ctx: &TenantCtx, needle: &str) -> Result<Vec<DomainEventRow>> {
+    Ok(sqlx::query_as(
+        "SELECT id, tenant_id, event_type, data, occurred_at FROM domain_events \
+         WHERE tenant_id = $1 AND data LIKE $2 ORDER BY id",
+    )
+    .bind(ctx.tenant_id.as_str())
+    .bind(format!("%\"{needle}\"%"))
+    .fetch_all(&mut *tx)
+    .await?)
+}
+
+/// Replaces the payload of the given entries (erasure keeps the fact, drops the personal data).
+pub async fn redact(tx: &mut Conn, ctx: &TenantCtx, ids: &[String], data: &str) -> Result<()> {
+    for id in ids {
+        sqlx::query("UPDATE domain_events SET data = $3 WHERE tenant_id = $1 AND id = $2")
+            .bind(ctx.tenant_id.as_str())
+            .bind(id.as_str())
+            .bind(data)
+            .execute(&mut *tx)
+            .await?;
+    }
+    Ok(())
+}

@@ -6,6 +6,7 @@ mod audit;
 mod auth;
 mod customers;
 mod errors;
+mod gdpr;
 mod idempotency;
 mod invitations;
 mod isolation;

@@ -4,5 +4,7 @@ pub mod consent;
 pub mod custom_fields;
 pub mod customers;
 pub mod events;
+pub mod export;
+pub mod gdpr;
 pub mod tags;
 pub mod validate;

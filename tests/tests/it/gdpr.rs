@@ -1,0 +1,151 @@
+use serde_json::json;
+use switchboard_tests::TestServer;
+
+#[tokio::test]
+async fn data_export_holds_everything_and_erase_removes_it() {
+    let server = TestServer::start().await;
+    let owner = server.signup("GDPR").await;
+    let c = owner
+        .post(
+            "/v1/customers",
+            json!({"email": "person@example.com", "first_name": "Pia", "tags": ["x"]}),
+        )
+        .await;
+    let id = c.body["id"].as_str().unwrap().to_owned();
+    owner
+        .post(
+            &format!("/v1/customers/{id}/events"),
+            json!({"type": "order.placed", "properties": {"sku": "A1"}}),
+        )
+        .await;
+    let keep = owner.post("/v1/customers", json!({"email": "keep@example.com"})).await;
+
+    let export = owner.get(&format!("/v1/customers/{id}/data-export")).await;
+    assert_eq!(export.status, 200, "{}", export.body);
+    assert_eq!(export.body["customer"]["email"], "person@example.com");
+    assert_eq!(export.body["events"][0]["properties"]["sku"], "A1");
+    let types: Vec<&str> = export.body["domain_events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["type"].as_str())
+        .collect();
+    assert_eq!(types, ["customer.created", "event.tracked"]);
+    assert_eq!(export.body["audit"][0]["action"], "customer.created");
+
+    assert_eq!(
+        owner.post(&format!("/v1/customers/{id}/erase"), json!({})).await.status,
+        204
+    );
+    owner.get(&format!("/v1/customers/{id}")).await.assert_problem(404);
+    owner
+        .get(&format!("/v1/customers/{id}/data-export"))
+        .await
+        .assert_problem(404);
+    let outbox = owner.get("/v1/domain-events?limit=500").await.body.to_string();
+    assert!(
+        !outbox.contains("person@example.com") && !outbox.contains("Pia") && !outbox.contains("A1"),
+        "{outbox}"
+    );
+    assert!(outbox.contains("keep@example.com"), "others are untouched");
+    let audit = owner.get(&format!("/v1/audit-logs?target_id={id}")).await;
+    assert_eq!(audit.body["data"][0]["action"], "customer.erased");
+    assert_eq!(
+        owner
+            .get(&format!("/v1/customers/{}", keep.body["id"].as_str().unwrap()))
+            .await
+            .status,
+        200
+    );
+    owner
+        .post(&format!("/v1/customers/{id}/erase"), json!({}))
+        .await
+        .assert_problem(404);
+}
+
+#[tokio::test]
+async fn export_streams_csv_with_filters() {
+    let server = TestServer::start().await;
+    let owner = server.signup("Export").await;
+    owner
+        .post("/v1/custom-fields", json!({"key": "plan", "type": "text"}))
+        .await;
+    owner.post("/v1/customers", json!({"email": "a@example.com", "first_name": "Smith, \"Jo\"", "custom_fields": {"plan": "pro"}, "tags": ["vip", "b"]})).await;
+    let b = owner
+        .post(
+            "/v1/customers",
+            json!({"email": "b@example.com", "custom_fields": {"plan": "Line\nBreak"}}),
+        )
+        .await;
+    assert_eq!(b.status, 201, "{}", b.body);
+    owner
+        .post("/v1/customers", json!({"email": "c@example.com", "tags": ["vip"]}))
+        .await;
+
+    let resp = owner
+        .request(reqwest::Method::GET, "/v1/customers/export")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["content-type"], "text/csv");
+    assert_eq!(resp.headers()["transfer-encoding"], "chunked");
+    let text = resp.text().await.unwrap();
+    let mut reader = csv_rows(&text);
+    let header = reader.remove(0);
+    assert_eq!(header[..4], ["id", "email", "phone", "first_name"]);
+    assert!(header.contains(&"custom_fields.plan".to_owned()) && header.contains(&"tags".to_owned()));
+    assert_eq!(reader.len(), 3);
+    assert_eq!(reader[0][3], "Smith, \"Jo\"");
+    let plan = header.iter().position(|h| h == "custom_fields.plan").unwrap();
+    assert_eq!(reader[0][plan], "pro");
+    assert_eq!(reader[1][plan], "Line\nBreak");
+
+    let vip = owner
+        .request(reqwest::Method::GET, "/v1/customers/export?tag=vip")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(csv_rows(&vip).len(), 3, "header + 2 vip customers: {vip}");
+    owner
+        .get("/v1/customers/export?field=nocolon")
+        .await
+        .assert_problem(422);
+
+    let other = server.signup("Other").await;
+    let theirs = other
+        .request(reqwest::Method::GET, "/v1/customers/export")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(csv_rows(&theirs).len(), 1, "another tenant exports only its own (none)");
+}
+
+/// A minimal RFC 4180 reader for assertions: quoted fields, doubled quotes, embedded newlines.
+fn csv_rows(text: &str) -> Vec<Vec<String>> {
+    let mut rows = Vec::new();
+    let (mut row, mut field, mut quoted) = (Vec::new(), String::new(), false);
+    let mut chars = text.chars().peekable();
+    while let Some(ch) = chars.next() {
+        match (ch, quoted) {
+            ('"', true) if chars.peek() == Some(&'"') => {
+                field.push('"');
+                chars.next();
+            }
+            ('"', _) => quoted = !quoted,
+            (',', false) => row.push(std::mem::take(&mut field)),
+            ('\n', false) => {
+                row.push(std::mem::take(&mut field));
+                rows.push(std::mem::take(&mut row));
+            }
+            (c, _) => field.push(c),
+        }
+    }
+    rows
+}
