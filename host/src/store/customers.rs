@@ -43,14 +43,14 @@ pub struct Fields {
 
 impl Fields {
     /// Lower-cased "last first" for sorting.
-    fn sort_name(&self) -> String {
+    pub fn sort_name(&self) -> String {
         let last = self.last_name.as_deref().unwrap_or("");
         let first = self.first_name.as_deref().unwrap_or("");
         format!("{last} {first}").trim().to_lowercase()
     }
 
     /// The words text search matches: name, email and phone split on anything not alphanumeric.
-    fn search_text(&self) -> String {
+    pub fn search_text(&self) -> String {
         let parts = [&self.first_name, &self.last_name, &self.email, &self.phone];
         search_words(&parts.iter().filter_map(|p| p.as_deref()).collect::<Vec<_>>().join(" ")).join(" ")
     }

@@ -9,6 +9,7 @@
 
 pub mod api_keys;
 pub mod audit;
+pub mod bulk;
 pub mod consents;
 pub mod custom_fields;
 pub mod customer_events;

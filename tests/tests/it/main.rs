@@ -4,6 +4,7 @@
 mod api_keys;
 mod audit;
 mod auth;
+mod bulk;
 mod customers;
 mod errors;
 mod gdpr;

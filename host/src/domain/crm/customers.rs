@@ -115,7 +115,7 @@ fn normalise(input: CustomerInput) -> Result<(CustomerInput, Vec<FieldError>)> {
     Ok((out, errors))
 }
 
-fn merged(current: Option<&CustomerRow>, input: &CustomerInput) -> Fields {
+pub(super) fn merged(current: Option<&CustomerRow>, input: &CustomerInput) -> Fields {
     let cur = |f: fn(&CustomerRow) -> &Option<String>| current.and_then(|c| f(c).clone());
     Fields {
         email: input.email.clone().apply(cur(|c| &c.email)),
@@ -140,13 +140,13 @@ fn validate_tags(list: &[String]) -> Result<Vec<String>> {
 }
 
 /// Everything checked before touching the database: fields, custom fields and tags.
-struct Checked {
-    input: CustomerInput,
-    fields_to_write: Vec<(String, Option<custom_fields::Stored>)>,
-    tags: Option<Vec<String>>,
+pub(super) struct Checked {
+    pub(super) input: CustomerInput,
+    pub(super) fields_to_write: Vec<(String, Option<custom_fields::Stored>)>,
+    pub(super) tags: Option<Vec<String>>,
 }
 
-fn check(defs: &HashMap<String, Definition>, input: CustomerInput) -> Result<Checked> {
+pub(super) fn check(defs: &HashMap<String, Definition>, input: CustomerInput) -> Result<Checked> {
     let (input, mut errors) = normalise(input)?;
     let fields_to_write = match input
         .custom_fields

@@ -1,5 +1,6 @@
 //! CRM: customers, custom fields, tags, consent and tracked events.
 
+pub mod bulk;
 pub mod consent;
 pub mod custom_fields;
 pub mod customers;
