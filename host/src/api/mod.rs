@@ -14,6 +14,7 @@ pub mod problem;
 pub mod responses;
 pub mod roles;
 pub mod security;
+pub mod segments;
 pub mod service;
 pub mod signup;
 pub mod tags;
@@ -49,6 +50,8 @@ pub enum Tag {
     Customers,
     /// Tracked events, timelines and the domain-event outbox.
     Events,
+    /// Saved rule trees over customers: counts and previews.
+    Segments,
 }
 
 /// Tuples of APIs are themselves APIs; grouped by area so each stays within `Default`'s arity.
@@ -73,6 +76,7 @@ pub type CrmApis = (
     tags::TagsApi,
     consent::ConsentApi,
     events::EventsApi,
+    segments::SegmentsApi,
 );
 
 /// The OpenAPI service; `switchboard openapi` prints its spec, which is checked in.

@@ -1,8 +1,9 @@
-//! CRM: customers, custom fields, tags, consent and tracked events.
+//! CRM: customers, custom fields, tags, consent, tracked events and segments.
 
 pub mod consent;
 pub mod custom_fields;
 pub mod customers;
 pub mod events;
+pub mod segments;
 pub mod tags;
 pub mod validate;
