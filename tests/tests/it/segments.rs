@@ -400,3 +400,41 @@ async fn segments_stay_in_their_tenant() {
     assert!(!a.get("/v1/segments").await.body.to_string().contains(&b_segment));
     assert_eq!(b.get(&path).await.body["name"], "test");
 }
+
+#[tokio::test]
+async fn bulk_tagging_walks_a_segment_past_one_page() {
+    use switchboard::domain::crm::customers::{create_in, CustomerInput, Patch};
+    use switchboard::ids::{PrefixedId, TenantId, UserId};
+    use switchboard::tenancy::{Actor, TenantCtx};
+
+    let server = TestServer::start().await;
+    let owner = server.signup("Bulk").await;
+    // More customers than one page of the walk (500), written directly for speed.
+    let ctx = TenantCtx::new(
+        TenantId::parse(&owner.tenant_id).unwrap(),
+        Actor::User(UserId::parse(&owner.user_id).unwrap()),
+        None,
+    );
+    let mut tx = server.state.store.tenant_tx(&ctx).await.unwrap();
+    for i in 0..501 {
+        let input = CustomerInput {
+            external_id: Patch::Set(format!("bulk-{i}")),
+            ..CustomerInput::default()
+        };
+        create_in(&mut tx, &ctx, &Default::default(), input).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    customer(&owner, json!({"external_id": "other"})).await;
+
+    let segment = save(
+        &owner,
+        json!({"field": "external_id", "op": "starts_with", "value": "bulk-"}),
+    )
+    .await;
+    let tagged = owner
+        .post("/v1/customers/tags", json!({"add": ["bulk"], "segment_id": segment}))
+        .await;
+    assert_eq!(tagged.body["changed"], 501, "{}", tagged.body);
+    let tags = owner.get("/v1/tags").await;
+    assert_eq!(tags.body["data"], json!([{"tag": "bulk", "customers": 501}]));
+}

@@ -58,8 +58,8 @@ pub struct SegmentPatch {
     pub rules: Option<Value>,
 }
 
-fn description(raw: Option<String>) -> Result<Option<String>> {
-    raw.map(|d| validate::name("description", &d, 1000)).transpose()
+fn description(raw: &str) -> Result<String> {
+    validate::name("description", raw, 1000)
 }
 
 /// The compiled predicate for `rules` in this tenant, checked against its custom fields.
@@ -78,7 +78,7 @@ pub async fn predicate_of(tx: &mut Conn, ctx: &TenantCtx, id: &SegmentId) -> Res
 #[tracing::instrument(skip_all, fields(tenant = %ctx.tenant_id))]
 pub async fn create(state: &AppState, ctx: &TenantCtx, input: SegmentInput) -> Result<Segment> {
     let name = validate::name("name", &input.name, 200)?;
-    let description = description(input.description)?;
+    let description = input.description.as_deref().map(description).transpose()?;
     let mut tx = state.store.tenant_tx(ctx).await?;
     predicate(&mut tx, ctx, &input.rules).await?;
     let fields = Fields {
@@ -111,9 +111,8 @@ pub async fn list(state: &AppState, ctx: &TenantCtx, after: Option<&str>, limit:
 pub async fn update(state: &AppState, ctx: &TenantCtx, id: &SegmentId, patch: SegmentPatch) -> Result<Segment> {
     let name = patch.name.map(|n| validate::name("name", &n, 200)).transpose()?;
     let new_description = match patch.description {
-        Patch::Set(d) => Patch::Set(description(Some(d))?),
-        Patch::Clear => Patch::Clear,
-        Patch::Keep => Patch::Keep,
+        Patch::Set(d) => Patch::Set(description(&d)?),
+        other => other,
     };
     let mut tx = state.store.tenant_tx(ctx).await?;
     let current = store::segments::get(&mut tx, ctx, id).await?;
@@ -121,11 +120,7 @@ pub async fn update(state: &AppState, ctx: &TenantCtx, id: &SegmentId, patch: Se
         predicate(&mut tx, ctx, rules).await?;
     }
     let rules = patch.rules.map(|r| r.to_string()).unwrap_or(current.rules);
-    let description = match new_description {
-        Patch::Keep => current.description,
-        Patch::Clear => None,
-        Patch::Set(d) => d,
-    };
+    let description = new_description.apply(current.description);
     let fields = Fields {
         name: name.as_deref().unwrap_or(&current.name),
         description: description.as_deref(),

@@ -93,10 +93,6 @@ pub fn parse(rules: &Value, defs: &HashMap<String, Definition>) -> Result<Rule> 
     Parser { defs, conditions: 0 }.node(rules, "rules", 1)
 }
 
-fn invalid(field: &str, message: impl Into<String>) -> DomainError {
-    DomainError::invalid(field, message)
-}
-
 struct Parser<'a> {
     defs: &'a HashMap<String, Definition>,
     conditions: usize,
@@ -105,27 +101,30 @@ struct Parser<'a> {
 impl Parser<'_> {
     fn node(&mut self, v: &Value, path: &str, depth: usize) -> Result<Rule> {
         if depth > MAX_DEPTH {
-            return Err(invalid(path, format!("rules nest at most {MAX_DEPTH} levels deep")));
+            return Err(DomainError::invalid(
+                path,
+                format!("rules nest at most {MAX_DEPTH} levels deep"),
+            ));
         }
         let shape = "must be {\"and\": [..]}, {\"or\": [..]}, {\"not\": rule} or {\"field\", \"op\", \"value\"}";
         let Some(obj) = v.as_object() else {
-            return Err(invalid(path, shape));
+            return Err(DomainError::invalid(path, shape));
         };
         if obj.contains_key("field") {
             return self.condition(obj, path);
         }
         let mut entries = obj.iter();
         let (Some((key, inner)), None) = (entries.next(), entries.next()) else {
-            return Err(invalid(path, shape));
+            return Err(DomainError::invalid(path, shape));
         };
         let here = format!("{path}.{key}");
         match key.as_str() {
             "and" | "or" => {
                 let items = inner
                     .as_array()
-                    .ok_or_else(|| invalid(&here, "must be an array of rules"))?;
+                    .ok_or_else(|| DomainError::invalid(&here, "must be an array of rules"))?;
                 if items.is_empty() {
-                    return Err(invalid(&here, "must not be empty"));
+                    return Err(DomainError::invalid(&here, "must not be empty"));
                 }
                 let rules = items
                     .iter()
@@ -139,46 +138,55 @@ impl Parser<'_> {
                 })
             }
             "not" => Ok(Rule::Not(Box::new(self.node(inner, &here, depth + 1)?))),
-            _ => Err(invalid(path, shape)),
+            _ => Err(DomainError::invalid(path, shape)),
         }
     }
 
     fn condition(&mut self, obj: &Map<String, Value>, path: &str) -> Result<Rule> {
         self.conditions += 1;
         if self.conditions > MAX_CONDITIONS {
-            return Err(invalid("rules", format!("at most {MAX_CONDITIONS} conditions")));
+            return Err(DomainError::invalid(
+                "rules",
+                format!("at most {MAX_CONDITIONS} conditions"),
+            ));
         }
         if let Some(extra) = obj.keys().find(|k| !["field", "op", "value"].contains(&k.as_str())) {
-            return Err(invalid(&format!("{path}.{extra}"), "is not part of a condition"));
+            return Err(DomainError::invalid(
+                &format!("{path}.{extra}"),
+                "is not part of a condition",
+            ));
         }
         let (field_path, op_path, value_path) =
             (format!("{path}.field"), format!("{path}.op"), format!("{path}.value"));
         let field = obj["field"]
             .as_str()
-            .ok_or_else(|| invalid(&field_path, "must be a string"))?;
-        let kind = self.kind(field).map_err(|msg| invalid(&field_path, msg))?;
+            .ok_or_else(|| DomainError::invalid(&field_path, "must be a string"))?;
+        let kind = self.kind(field).map_err(|msg| DomainError::invalid(&field_path, msg))?;
         let op_name = obj
             .get("op")
             .and_then(Value::as_str)
-            .ok_or_else(|| invalid(&op_path, "must be a string"))?;
+            .ok_or_else(|| DomainError::invalid(&op_path, "must be a string"))?;
         let op = OPS
             .iter()
             .find(|(name, _)| *name == op_name)
             .map(|(_, op)| *op)
-            .ok_or_else(|| invalid(&op_path, format!("unknown operator {op_name:?}")))?;
+            .ok_or_else(|| DomainError::invalid(&op_path, format!("unknown operator {op_name:?}")))?;
         if !kind.ops().contains(&op_name) {
             let allowed = kind.ops().join(", ");
-            return Err(invalid(&op_path, format!("{field} takes one of {allowed}")));
+            return Err(DomainError::invalid(
+                &op_path,
+                format!("{field} takes one of {allowed}"),
+            ));
         }
         let condition = kind
             .condition(op, obj.get("value"))
-            .ok_or_else(|| invalid(&value_path, kind.expects(op)))?;
+            .ok_or_else(|| DomainError::invalid(&value_path, kind.expects(op)))?;
         Ok(Rule::Condition(condition))
     }
 
     fn kind(&self, field: &str) -> std::result::Result<Kind<'_>, String> {
         if let Some(column) = TEXT_COLUMNS.iter().find(|c| **c == field) {
-            return Ok(Kind::Text(Subject::Column(column)));
+            return Ok(Kind::Text(column));
         }
         if let Some(column) = TIME_COLUMNS.iter().find(|c| **c == field) {
             return Ok(Kind::Time(column));
@@ -217,8 +225,8 @@ impl Parser<'_> {
 
 /// What a condition's field refers to, which decides its operators and value type.
 enum Kind<'a> {
-    /// A text value: a standard column, or a text or enum custom field.
-    Text(Subject),
+    /// A standard text column.
+    Text(&'static str),
     Time(&'static str),
     Tags,
     Custom(&'a Definition),
@@ -246,8 +254,7 @@ impl Kind<'_> {
     /// Where the values live; consent has statuses rather than values.
     fn subject(&self) -> Option<Subject> {
         Some(match self {
-            Kind::Text(subject) => subject.clone(),
-            Kind::Time(column) => Subject::Column(column),
+            Kind::Text(column) | Kind::Time(column) => Subject::Column(column),
             Kind::Tags => Subject::Tags,
             Kind::Custom(def) => Subject::Field {
                 key: def.key.clone(),
@@ -260,12 +267,11 @@ impl Kind<'_> {
 
     /// One operand of this kind's type, as bound into SQL.
     fn scalar(&self, v: &Value) -> Option<Arg> {
-        let text = || v.as_str().filter(|s| s.chars().count() <= MAX_TEXT).map(Arg::from);
         match self {
-            Kind::Text(_) | Kind::Tags => text(),
+            Kind::Text(_) | Kind::Tags => text(v).map(Arg::Text),
             Kind::Time(_) => parse_datetime(v.as_str()?).map(|(ms, _)| Arg::Int(ms as i64)),
             Kind::Custom(def) => match def.field_type {
-                FieldType::Text | FieldType::Enum => text(),
+                FieldType::Text | FieldType::Enum => text(v).map(Arg::Text),
                 FieldType::Number => v.as_f64().map(Arg::Float),
                 FieldType::Boolean => v.as_bool().map(|b| Arg::Float(if b { 1.0 } else { 0.0 })),
                 FieldType::Date => parse_date(v.as_str()?).map(Arg::Float),
@@ -275,8 +281,8 @@ impl Kind<'_> {
         }
     }
 
-    fn expects_one(&self) -> String {
-        let what = match self {
+    fn expects_one(&self) -> &'static str {
+        match self {
             Kind::Text(_) | Kind::Tags => "a string of at most 1000 characters",
             Kind::Time(_) => "an RFC 3339 date-time",
             Kind::Custom(def) => match def.field_type {
@@ -288,8 +294,7 @@ impl Kind<'_> {
             },
             Kind::Consent(_) => "one of subscribed, unsubscribed, never",
             Kind::Activity(_) => "nothing",
-        };
-        what.to_owned()
+        }
     }
 
     /// The message for a value `op` cannot take.
