@@ -15,6 +15,7 @@ pub mod problem;
 pub mod responses;
 pub mod roles;
 pub mod security;
+pub mod segments;
 pub mod service;
 pub mod signup;
 pub mod tags;
@@ -50,6 +51,8 @@ pub enum Tag {
     Customers,
     /// Tracked events, timelines and the domain-event outbox.
     Events,
+    /// Saved rule trees over customers: counts and previews.
+    Segments,
 }
 
 /// Tuples of APIs are themselves APIs; grouped by area so each stays within `Default`'s arity.
@@ -75,6 +78,7 @@ pub type CrmApis = (
     consent::ConsentApi,
     events::EventsApi,
     gdpr::GdprApi,
+    segments::SegmentsApi,
 );
 
 /// The OpenAPI service; `switchboard openapi` prints its spec, which is checked in.

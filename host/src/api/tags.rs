@@ -10,7 +10,7 @@ use super::problem::ApiResult;
 use super::security::BearerAuth;
 use super::text::Text;
 use super::Tag;
-use crate::auth::permissions::{CUSTOMERS_READ, CUSTOMERS_WRITE};
+use crate::auth::permissions::{CUSTOMERS_READ, CUSTOMERS_WRITE, SEGMENTS_READ};
 use crate::domain::crm::tags;
 use crate::state::AppState;
 
@@ -25,6 +25,8 @@ pub struct BulkTagIn {
     /// Customers to change (at most 1000); unknown ids are skipped.
     #[oai(default)]
     pub customer_ids: Vec<Text>,
+    /// Instead of ids: every customer the segment matches now (`seg_…`), however many.
+    pub segment_id: Option<Text>,
 }
 
 #[derive(Object)]
@@ -58,11 +60,15 @@ impl TagsApi {
         body: Json<BulkTagIn>,
     ) -> ApiResult<Json<BulkTagOut>> {
         let ctx = auth.0.require(&state, CUSTOMERS_WRITE).await?;
+        if body.segment_id.is_some() {
+            auth.0.require(&state, SEGMENTS_READ).await?;
+        }
         let strings = |v: &[Text]| v.iter().map(|t| t.0.clone()).collect();
         let bulk = tags::Bulk {
             add: strings(&body.add),
             remove: strings(&body.remove),
             customer_ids: strings(&body.customer_ids),
+            segment_id: body.segment_id.as_ref().map(|t| t.0.clone()),
         };
         Ok(Json(BulkTagOut {
             changed: tags::bulk(&state, &ctx, bulk).await?,

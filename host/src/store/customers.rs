@@ -283,6 +283,36 @@ fn filters(sql: &mut Sql, ctx: &TenantCtx, backend: Backend, q: &ListQuery) {
     }
 }
 
+/// How many customers satisfy `predicate` (a compiled segment on `c`).
+pub async fn count_matching(tx: &mut Conn, ctx: &TenantCtx, predicate: &Sql) -> Result<i64> {
+    let mut sql = Sql::new("SELECT COUNT(*) FROM customers c WHERE c.tenant_id = ");
+    sql.bind(ctx.tenant_id.as_str())
+        .push(" AND (")
+        .append(predicate)
+        .push(")");
+    Ok(sql.query_scalar().fetch_one(&mut *tx).await?)
+}
+
+/// Up to `limit` ids of customers satisfying `predicate`, after `after` in id order: a keyset
+/// page, so callers walk a large segment without holding it in memory.
+pub async fn ids_matching(
+    tx: &mut Conn,
+    ctx: &TenantCtx,
+    predicate: &Sql,
+    after: &str,
+    limit: i64,
+) -> Result<Vec<String>> {
+    let mut sql = Sql::new("SELECT c.id FROM customers c WHERE c.tenant_id = ");
+    sql.bind(ctx.tenant_id.as_str())
+        .push(" AND c.id > ")
+        .bind(after)
+        .push(" AND (")
+        .append(predicate)
+        .push(") ORDER BY c.id LIMIT ")
+        .bind(limit);
+    Ok(sql.query_scalar().fetch_all(&mut *tx).await?)
+}
+
 #[derive(Debug, Clone, FromRow)]
 pub struct FieldValueRow {
     pub customer_id: String,

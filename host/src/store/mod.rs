@@ -22,6 +22,8 @@ pub mod outbox;
 pub mod refresh_tokens;
 pub mod roles;
 pub mod scoped;
+pub mod segment_sql;
+pub mod segments;
 pub mod sql;
 pub mod tenants;
 pub mod users;

@@ -14,5 +14,6 @@ mod isolation;
 mod openapi;
 mod role_matrix;
 mod roles;
+mod segments;
 mod service;
 mod signup;

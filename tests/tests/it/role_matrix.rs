@@ -14,6 +14,8 @@ type Route = (&'static str, Method, String, Option<Value>, Option<&'static str>)
 fn routes() -> Vec<Route> {
     let missing_user = "usr_00000000000070008000000000000000";
     let missing_customer = "cus_00000000000070008000000000000000";
+    let missing_segment = "seg_00000000000070008000000000000000";
+    let rules = json!({"field": "email", "op": "is_set"});
     let unique = || uuid::Uuid::now_v7().simple().to_string();
     vec![
         ("getMe", Method::GET, "/v1/me".into(), None, Some("profile:read")),
@@ -142,6 +144,15 @@ fn routes() -> Vec<Route> {
         ("exportCustomerData", Method::GET, format!("/v1/customers/{missing_customer}/data-export"), None, Some("customers:export")),
         ("eraseCustomer", Method::POST, format!("/v1/customers/{missing_customer}/erase"), Some(json!({})), Some("customers:erase")),
         ("exportCustomers", Method::GET, "/v1/customers/export?tag=none".into(), None, Some("customers:export")),
+        ("createSegment", Method::POST, "/v1/segments".into(), Some(json!({"name": "m", "rules": rules.clone()})), Some("segments:write")),
+        ("listSegments", Method::GET, "/v1/segments".into(), None, Some("segments:read")),
+        ("getSegment", Method::GET, format!("/v1/segments/{missing_segment}"), None, Some("segments:read")),
+        ("updateSegment", Method::PATCH, format!("/v1/segments/{missing_segment}"), Some(json!({"name": "x"})), Some("segments:write")),
+        ("deleteSegment", Method::DELETE, format!("/v1/segments/{missing_segment}"), None, Some("segments:write")),
+        ("countSegment", Method::GET, format!("/v1/segments/{missing_segment}/count"), None, Some("segments:read")),
+        // Also needs customers:read, which every role reading segments holds.
+        ("previewSegment", Method::GET, format!("/v1/segments/{missing_segment}/preview"), None, Some("segments:read")),
+        ("countSegmentRules", Method::POST, "/v1/segments/count".into(), Some(json!({"rules": rules})), Some("segments:read")),
         ("signup", Method::POST, "/v1/signup".into(), None, None),
         ("login", Method::POST, "/v1/auth/login".into(), None, None),
         ("refreshToken", Method::POST, "/v1/auth/refresh".into(), None, None),

@@ -26,7 +26,7 @@ pub enum Patch<T> {
 }
 
 impl<T> Patch<T> {
-    fn apply(self, current: Option<T>) -> Option<T> {
+    pub fn apply(self, current: Option<T>) -> Option<T> {
         match self {
             Patch::Keep => current,
             Patch::Clear => None,

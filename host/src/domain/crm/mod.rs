@@ -1,4 +1,4 @@
-//! CRM: customers, custom fields, tags, consent and tracked events.
+//! CRM: customers, custom fields, tags, consent, tracked events and segments.
 
 pub mod bulk;
 pub mod consent;
@@ -7,5 +7,6 @@ pub mod customers;
 pub mod events;
 pub mod export;
 pub mod gdpr;
+pub mod segments;
 pub mod tags;
 pub mod validate;

@@ -2,8 +2,9 @@
 
 use serde_json::json;
 
-use super::validate as v;
+use super::{segments, validate as v};
 use crate::domain::{audit, outbox, DomainError, Result};
+use crate::ids::{CustomerId, PrefixedId, SegmentId};
 use crate::state::AppState;
 use crate::store::{self, customer_tags::TagCount, Conn};
 use crate::tenancy::TenantCtx;
@@ -36,10 +37,15 @@ pub struct Bulk {
     pub remove: Vec<String>,
     /// The customers to change; at most 1000 per call (use a segment for more).
     pub customer_ids: Vec<String>,
+    /// Instead of ids: every customer the segment matches when the call runs.
+    pub segment_id: Option<String>,
 }
 
 /// Most customers one call may name; a segment has no limit.
 pub const MAX_IDS: usize = 1000;
+
+/// How many of a segment's customers are loaded at a time.
+const SEGMENT_PAGE: i64 = 500;
 
 fn clean(field: &str, tags: &[String]) -> Result<Vec<String>> {
     tags.iter()
@@ -62,19 +68,37 @@ pub async fn bulk(state: &AppState, ctx: &TenantCtx, bulk: Bulk) -> Result<u64> 
             format!("at most {MAX_IDS} ids per call"),
         ));
     }
+    if bulk.segment_id.is_some() && !bulk.customer_ids.is_empty() {
+        return Err(DomainError::invalid(
+            "segment_id",
+            "give customer_ids or segment_id, not both",
+        ));
+    }
     let mut tx = state.store.tenant_tx(ctx).await?;
     let mut changed = 0;
+    if let Some(raw) = &bulk.segment_id {
+        let segment = SegmentId::parse(raw).ok_or(DomainError::NotFound)?;
+        let predicate = segments::predicate_of(&mut tx, ctx, &segment).await?;
+        let mut after = String::new();
+        loop {
+            let ids = store::customers::ids_matching(&mut tx, ctx, &predicate, &after, SEGMENT_PAGE).await?;
+            for id in &ids {
+                changed += u64::from(tag_one(&mut tx, ctx, &CustomerId::from_raw(id.clone()), &add, &remove).await?);
+            }
+            match ids.last() {
+                Some(last) if ids.len() as i64 == SEGMENT_PAGE => after = last.clone(),
+                _ => break,
+            }
+        }
+    }
     for id in &bulk.customer_ids {
-        let Some(id) = <crate::ids::CustomerId as crate::ids::PrefixedId>::parse(id) else {
+        let Some(id) = CustomerId::parse(id) else {
             continue;
         };
         if store::customers::get(&mut tx, ctx, &id).await.is_err() {
             continue;
         }
-        if apply(&mut tx, ctx, id.as_str(), &add, &remove).await? {
-            store::customers::touch(&mut tx, ctx, &id).await?;
-            changed += 1;
-        }
+        changed += u64::from(tag_one(&mut tx, ctx, &id, &add, &remove).await?);
     }
     audit::record(
         &mut tx,
@@ -85,6 +109,15 @@ pub async fn bulk(state: &AppState, ctx: &TenantCtx, bulk: Bulk) -> Result<u64> 
     )
     .await?;
     tx.commit().await?;
+    Ok(changed)
+}
+
+/// Tags one existing customer, marking it changed when anything was.
+async fn tag_one(tx: &mut Conn, ctx: &TenantCtx, id: &CustomerId, add: &[String], remove: &[String]) -> Result<bool> {
+    let changed = apply(tx, ctx, id.as_str(), add, remove).await?;
+    if changed {
+        store::customers::touch(tx, ctx, id).await?;
+    }
     Ok(changed)
 }
 

@@ -1,0 +1,321 @@
+//! Segment predicates: the typed vocabulary a segment's rules are parsed into
+//! (`domain::crm::segments::rules`), and their compilation to one SQL predicate over alias `c`
+//! (customers).
+//!
+//! The vocabulary lives here, beside the SQL it becomes, so the domain depends on the store and
+//! never the other way round. Invariant: every compiled predicate is two-valued (true or false,
+//! never NULL), so `NOT (p)` is exactly the complement of `p`. Column tests are guarded by
+//! `IS NOT NULL` and sub-selects compare non-null ids, which is what keeps it so.
+
+use super::sql::{Arg, Sql};
+use crate::tenancy::TenantCtx;
+
+const DAY_MS: i64 = 86_400_000;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Rule {
+    All(Vec<Rule>),
+    Any(Vec<Rule>),
+    Not(Box<Rule>),
+    Condition(Condition),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Condition {
+    /// The customer has a value of `subject` satisfying `matching` (any value when `None`), or,
+    /// when `negated`, has none. So `neq` matches customers without the value too.
+    Value {
+        subject: Subject,
+        negated: bool,
+        matching: Option<Match>,
+    },
+    /// The consent status on `channel` is one of `statuses`; a customer with no row is `never`.
+    Consent {
+        channel: &'static str,
+        statuses: Vec<&'static str>,
+    },
+    /// At least `at_least` events of `event_type`.
+    EventCount { event_type: String, at_least: i64 },
+}
+
+/// Where a customer's values live.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Subject {
+    /// A column of `customers`; the name is a constant of the parser, never input.
+    Column(&'static str),
+    /// A custom field value, in `value_num` when `numeric`, else `value_text`.
+    Field { key: String, numeric: bool },
+    /// The customer's tags.
+    Tags,
+    /// The `occurred_at` of the customer's events of this type.
+    Events(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cmp {
+    Gt,
+    Gte,
+    Lt,
+    Lte,
+}
+
+impl Cmp {
+    fn sql(self) -> &'static str {
+        match self {
+            Cmp::Gt => " > ",
+            Cmp::Gte => " >= ",
+            Cmp::Lt => " < ",
+            Cmp::Lte => " <= ",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Match {
+    Eq(Arg),
+    In(Vec<Arg>),
+    /// Case-insensitive substring.
+    Contains(String),
+    /// Case-insensitive prefix.
+    StartsWith(String),
+    Cmp(Cmp, Arg),
+    /// Inclusive at both ends.
+    Between(Arg, Arg),
+    /// A time (epoch ms) no older than this many days.
+    WithinDays(i64),
+}
+
+/// The predicate for `rule`; `now` (epoch ms) anchors `within_days`.
+pub fn compile(ctx: &TenantCtx, rule: &Rule, now: i64) -> Sql {
+    let mut sql = Sql::default();
+    Compiler {
+        tenant: ctx.tenant_id.as_str(),
+        now,
+    }
+    .rule(&mut sql, rule);
+    sql
+}
+
+struct Compiler<'a> {
+    tenant: &'a str,
+    now: i64,
+}
+
+impl Compiler<'_> {
+    fn rule(&self, sql: &mut Sql, rule: &Rule) {
+        match rule {
+            Rule::All(rules) => self.join(sql, rules, " AND "),
+            Rule::Any(rules) => self.join(sql, rules, " OR "),
+            Rule::Not(inner) => {
+                sql.push("NOT (");
+                self.rule(sql, inner);
+                sql.push(")");
+            }
+            Rule::Condition(c) => self.condition(sql, c),
+        }
+    }
+
+    fn join(&self, sql: &mut Sql, rules: &[Rule], op: &str) {
+        sql.push("(");
+        for (i, r) in rules.iter().enumerate() {
+            if i > 0 {
+                sql.push(op);
+            }
+            self.rule(sql, r);
+        }
+        sql.push(")");
+    }
+
+    fn condition(&self, sql: &mut Sql, c: &Condition) {
+        match c {
+            Condition::Value {
+                subject,
+                negated,
+                matching,
+            } => {
+                if *negated {
+                    sql.push("NOT (");
+                }
+                self.has(sql, subject, matching.as_ref());
+                if *negated {
+                    sql.push(")");
+                }
+            }
+            Condition::Consent { channel, statuses } => self.consent(sql, channel, statuses),
+            Condition::EventCount { event_type, at_least } => {
+                self.sub_select(sql, "customer_events")
+                    .push(" AND event_type = ")
+                    .bind(event_type.as_str())
+                    .push(" GROUP BY customer_id HAVING COUNT(*) >= ")
+                    .bind(*at_least)
+                    .push(")");
+            }
+        }
+    }
+
+    /// `c.id IN (SELECT customer_id FROM table WHERE tenant_id = …`, left open for more filters.
+    fn sub_select<'s>(&self, sql: &'s mut Sql, table: &str) -> &'s mut Sql {
+        sql.push(&format!("c.id IN (SELECT customer_id FROM {table} WHERE tenant_id = "))
+            .bind(self.tenant)
+    }
+
+    fn has(&self, sql: &mut Sql, subject: &Subject, matching: Option<&Match>) {
+        let column = match subject {
+            Subject::Column(name) => {
+                let column = format!("c.{name}");
+                sql.push(&format!("({column} IS NOT NULL"));
+                self.matching(sql, &column, matching);
+                sql.push(")");
+                return;
+            }
+            Subject::Field { key, numeric } => {
+                self.sub_select(sql, "customer_field_values")
+                    .push(" AND field_key = ")
+                    .bind(key.as_str());
+                let column = if *numeric { "value_num" } else { "value_text" };
+                sql.push(&format!(" AND {column} IS NOT NULL"));
+                column
+            }
+            Subject::Tags => {
+                self.sub_select(sql, "customer_tags");
+                "tag"
+            }
+            Subject::Events(event_type) => {
+                self.sub_select(sql, "customer_events")
+                    .push(" AND event_type = ")
+                    .bind(event_type.as_str());
+                "occurred_at"
+            }
+        };
+        self.matching(sql, column, matching);
+        sql.push(")");
+    }
+
+    /// ` AND <column matches>`, or nothing for "any value".
+    fn matching(&self, sql: &mut Sql, column: &str, matching: Option<&Match>) {
+        let Some(m) = matching else { return };
+        sql.push(" AND ");
+        match m {
+            Match::Eq(v) => {
+                sql.push(&format!("{column} = ")).bind(v.clone());
+            }
+            Match::In(values) => {
+                sql.push(&format!("{column} IN ")).bind_list(values.iter().cloned());
+            }
+            Match::Contains(s) => like(sql, column, &format!("%{}%", escape_like(s))),
+            Match::StartsWith(s) => like(sql, column, &format!("{}%", escape_like(s))),
+            Match::Cmp(cmp, v) => {
+                sql.push(column).push(cmp.sql()).bind(v.clone());
+            }
+            Match::Between(a, b) => {
+                sql.push(&format!("{column} BETWEEN "))
+                    .bind(a.clone())
+                    .push(" AND ")
+                    .bind(b.clone());
+            }
+            Match::WithinDays(days) => {
+                sql.push(&format!("{column} >= ")).bind(self.now - days * DAY_MS);
+            }
+        }
+    }
+
+    fn consent(&self, sql: &mut Sql, channel: &str, statuses: &[&'static str]) {
+        // Rows hold explicit statuses; `never` also covers customers without a row, so a set
+        // containing it is expressed as "no row with a status outside the set".
+        let (negated, listed): (bool, Vec<&str>) = if statuses.contains(&"never") {
+            let others = ["subscribed", "unsubscribed"];
+            (true, others.into_iter().filter(|s| !statuses.contains(s)).collect())
+        } else {
+            (false, statuses.to_vec())
+        };
+        if listed.is_empty() {
+            sql.push(if negated { "1 = 1" } else { "1 = 0" });
+            return;
+        }
+        if negated {
+            sql.push("NOT (");
+        }
+        self.sub_select(sql, "customer_consents")
+            .push(" AND channel = ")
+            .bind(channel)
+            .push(" AND status IN ")
+            .bind_list(listed)
+            .push(")");
+        if negated {
+            sql.push(")");
+        }
+    }
+}
+
+/// A case-insensitive LIKE: both sides lower-cased, since LIKE is case-sensitive on PostgreSQL
+/// and not on SQLite. SQLite's `lower` folds ASCII only, so case-insensitivity is guaranteed for
+/// ASCII letters.
+fn like(sql: &mut Sql, column: &str, pattern: &str) {
+    sql.push(&format!("lower({column}) LIKE "))
+        .bind(pattern.to_lowercase())
+        .push(" ESCAPE '\\'");
+}
+
+/// The user's text taken literally inside a LIKE pattern.
+fn escape_like(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for ch in s.chars() {
+        if matches!(ch, '\\' | '%' | '_') {
+            out.push('\\');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::{PrefixedId, TenantId};
+    use crate::tenancy::Actor;
+
+    fn ctx() -> TenantCtx {
+        TenantCtx::new(TenantId::from_raw("ten_x".into()), Actor::System, None)
+    }
+
+    #[test]
+    fn like_metacharacters_are_escaped() {
+        assert_eq!(escape_like(r"50%_off\"), r"50\%\_off\\");
+    }
+
+    #[test]
+    fn negation_and_sub_selects_bind_everything() {
+        let rule = Rule::All(vec![
+            Rule::Condition(Condition::Value {
+                subject: Subject::Column("email"),
+                negated: true,
+                matching: Some(Match::Eq(Arg::from("a@x.io"))),
+            }),
+            Rule::Condition(Condition::Value {
+                subject: Subject::Tags,
+                negated: false,
+                matching: Some(Match::StartsWith("VI_P".into())),
+            }),
+            Rule::Condition(Condition::Consent {
+                channel: "sms",
+                statuses: vec!["never", "unsubscribed"],
+            }),
+        ]);
+        let sql = compile(&ctx(), &rule, 0);
+        assert_eq!(
+            sql.text(),
+            "(NOT ((c.email IS NOT NULL AND c.email = $1)) \
+             AND c.id IN (SELECT customer_id FROM customer_tags WHERE tenant_id = $2 AND lower(tag) LIKE $3 ESCAPE '\\') \
+             AND NOT (c.id IN (SELECT customer_id FROM customer_consents WHERE tenant_id = $4 AND channel = $5 AND status IN ($6))))"
+        );
+    }
+
+    #[test]
+    fn every_status_is_always_true() {
+        let rule = Rule::Condition(Condition::Consent {
+            channel: "email",
+            statuses: vec!["subscribed", "unsubscribed", "never"],
+        });
+        assert_eq!(compile(&ctx(), &rule, 0).text(), "1 = 1");
+    }
+}
