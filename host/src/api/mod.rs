@@ -8,7 +8,9 @@ pub mod consent;
 pub mod custom_fields;
 pub mod customers;
 pub mod events;
+pub mod imports;
 pub mod invitations;
+pub mod jobs;
 pub mod me;
 pub mod problem;
 pub mod responses;
@@ -49,6 +51,10 @@ pub enum Tag {
     Customers,
     /// Tracked events, timelines and the domain-event outbox.
     Events,
+    /// Importing customers from CSV files.
+    Imports,
+    /// Background jobs and their dead letters.
+    Jobs,
 }
 
 /// Tuples of APIs are themselves APIs; grouped by area so each stays within `Default`'s arity.
@@ -65,6 +71,7 @@ pub type PlatformApis = (
     api_keys::ApiKeysApi,
     roles::RolesApi,
     audit_logs::AuditLogsApi,
+    jobs::JobsApi,
 );
 
 pub type CrmApis = (
@@ -73,6 +80,7 @@ pub type CrmApis = (
     tags::TagsApi,
     consent::ConsentApi,
     events::EventsApi,
+    imports::ImportsApi,
 );
 
 /// The OpenAPI service; `switchboard openapi` prints its spec, which is checked in.

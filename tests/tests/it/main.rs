@@ -6,6 +6,7 @@ mod audit;
 mod auth;
 mod errors;
 mod idempotency;
+mod imports;
 mod invitations;
 mod isolation;
 mod openapi;
