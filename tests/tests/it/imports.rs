@@ -366,3 +366,57 @@ async fn an_expired_lease_is_claimed_again() {
         ("running", Some("other"))
     );
 }
+
+#[tokio::test]
+async fn rows_beyond_one_batch_are_numbered_and_counted_across_batches() {
+    let server = TestServer::start().await;
+    let owner = server.signup("Batches").await;
+    // Row 700 repeats row 1's email, so its error carries a number from the second batch.
+    let rows: String = (1..=1_200)
+        .map(|i| format!("p{}@x.io\n", if i == 700 { 1 } else { i }))
+        .collect();
+    let done = import(&server, &owner, "", format!("email\n{rows}")).await;
+    assert_eq!(
+        (&done["rows_done"], &done["created"], &done["failed"]),
+        (&json!(1_200), &json!(1_199), &json!(1)),
+        "{done}"
+    );
+    assert_eq!(
+        errors_csv(&owner, &done["id"]).await,
+        "row,column,reason\n700,email,email is already in use\n"
+    );
+}
+
+#[tokio::test]
+async fn a_restarted_import_resumes_after_the_committed_rows() {
+    // No workers: the test runs the claimed job itself, as a restarted host would.
+    let server = TestServer::start_with(|c| c.job_workers = 0).await;
+    let owner = server.signup("Resume").await;
+    let reply = upload(&owner, "", "email\na@x.io\nb@x.io\nc@x.io\n").await;
+    assert_eq!(reply.status, 202, "{}", reply.body);
+    let id = reply.body["id"].as_str().unwrap().to_owned();
+    // As if an earlier attempt had committed the first two rows' batch and then died.
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&server.state.config.database_url).await.unwrap();
+    sqlx::query("UPDATE imports SET rows_done = 2, status = 'running' WHERE id = $1")
+        .bind(&id)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let store = &server.state.store;
+    let mut jobs = queue::claim(store, "restarted", now_ms(), 60_000, 10).await.unwrap();
+    assert_eq!(jobs.len(), 1);
+    switchboard::domain::imports::run_job(server.state.clone(), jobs.remove(0))
+        .await
+        .expect("import job");
+    let done = owner.get(&format!("/v1/imports/{id}")).await;
+    assert_eq!(
+        (&done.body["status"], &done.body["rows_done"], &done.body["created"]),
+        (&json!("done"), &json!(3), &json!(1)),
+        "{}",
+        done.body
+    );
+    let list = customers(&owner).await;
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0]["email"], "c@x.io");
+}
