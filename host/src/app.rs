@@ -11,6 +11,7 @@ use poem::{Endpoint, EndpointExt, IntoEndpoint, Route, Server};
 
 use crate::api;
 use crate::http::{body_limit, idempotency, json_errors, problem_errors, request_id};
+use crate::jobs::Workers;
 use crate::state::AppState;
 
 /// The whole application as one endpoint.
@@ -18,7 +19,10 @@ pub fn build(state: Arc<AppState>) -> impl Endpoint {
     let service = api::service(&state.config.public_url);
     let spec = service.spec();
     let docs = service.swagger_ui();
-    let max_body = state.config.max_body_bytes;
+    let limits = body_limit::Limits {
+        body: state.config.max_body_bytes as u64,
+        upload: state.config.max_import_bytes,
+    };
     Route::new()
         .nest("/", service)
         .at(
@@ -34,14 +38,15 @@ pub fn build(state: Arc<AppState>) -> impl Endpoint {
         .around(json_errors::middleware)
         .around(idempotency::middleware)
         .with(AddData::new(state))
-        .around(move |ep, req| body_limit::middleware(ep, req, max_body))
+        .around(move |ep, req| body_limit::middleware(ep, req, limits))
         .with(CatchPanic::new())
         .around(problem_errors::middleware)
         .around(request_id::middleware)
         .into_endpoint()
 }
 
-/// Serves until `shutdown` resolves, then lets in-flight requests finish (up to 30 s).
+/// Serves until `shutdown` resolves, then lets in-flight requests finish (up to 30 s) and the
+/// job workers finish their current jobs.
 pub async fn serve(
     state: Arc<AppState>,
     listener: tokio::net::TcpListener,
@@ -51,9 +56,12 @@ pub async fn serve(
     for addr in acceptor.local_addr() {
         tracing::info!(%addr, "listening");
     }
-    Server::new_with_acceptor(acceptor)
+    let workers = Workers::start(state.clone());
+    let served = Server::new_with_acceptor(acceptor)
         .run_with_graceful_shutdown(build(state), shutdown, Some(Duration::from_secs(30)))
-        .await
+        .await;
+    workers.stop().await;
+    served
 }
 
 /// Resolves on SIGTERM or ctrl-c.

@@ -1,7 +1,7 @@
 //! One typed configuration: defaults in code, an optional TOML file, `SWITCHBOARD_*` env vars on top.
 
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
@@ -43,6 +43,20 @@ pub struct Config {
     pub authz_cache_ttl_secs: u64,
     /// Log format: `pretty` or `json`.
     pub log_format: String,
+    /// Where uploaded files wait for their job (imports live under `imports/`).
+    pub data_dir: PathBuf,
+    /// Largest CSV upload accepted by `POST /v1/imports`, in bytes (exempt from `max_body_bytes`).
+    pub max_import_bytes: u64,
+    /// Background job workers in this process (0 runs none: another host works the queue).
+    pub job_workers: usize,
+    /// How often an idle worker looks for due jobs, in milliseconds; a local enqueue wakes it early.
+    pub job_poll_ms: u64,
+    /// How long a claimed job stays locked to its worker without a heartbeat, in milliseconds.
+    pub job_lease_ms: u64,
+    /// First retry delay in milliseconds; it doubles per attempt, with jitter.
+    pub job_backoff_base_ms: u64,
+    /// Attempts before a failing job is dead-lettered.
+    pub job_max_attempts: u32,
 }
 
 impl Default for Config {
@@ -63,6 +77,13 @@ impl Default for Config {
             max_body_bytes: 2 * 1024 * 1024,
             authz_cache_ttl_secs: 60,
             log_format: "pretty".into(),
+            data_dir: PathBuf::from("./data"),
+            max_import_bytes: 100 * 1024 * 1024,
+            job_workers: 2,
+            job_poll_ms: 500,
+            job_lease_ms: 60_000,
+            job_backoff_base_ms: 1_000,
+            job_max_attempts: 5,
         }
     }
 }

@@ -76,6 +76,8 @@ define_id!(/// A saved segment.
     SegmentId, "seg");
 define_id!(/// A CSV import.
     ImportId, "imp");
+define_id!(/// A background job.
+    JobId, "job");
 define_id!(/// A refresh token; its family id is the id of the first token in the chain.
     RefreshTokenId, "rtk");
 

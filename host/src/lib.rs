@@ -8,6 +8,7 @@ pub mod config;
 pub mod domain;
 pub mod http;
 pub mod ids;
+pub mod jobs;
 pub mod state;
 pub mod store;
 pub mod tenancy;

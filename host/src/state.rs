@@ -10,7 +10,9 @@ use crate::auth::authz::Authz;
 use crate::auth::jwt::JwtKeys;
 use crate::auth::rate_limit::Limiter;
 use crate::config::Config;
+use crate::domain::imports;
 use crate::domain::profiles::Profiles;
+use crate::jobs::Queue;
 use crate::store::{Store, StoreError};
 
 pub struct AppState {
@@ -24,6 +26,8 @@ pub struct AppState {
     pub api_limiter: Limiter,
     /// Login attempts per email and per client address.
     pub login_limiter: Limiter,
+    /// The job queue's handlers and local wake-ups; workers run in `app::serve`.
+    pub jobs: Queue,
 }
 
 impl AppState {
@@ -46,6 +50,7 @@ impl AppState {
             jwt: JwtKeys::new(&secret, config.access_token_ttl_secs),
             api_limiter: Limiter::per_second(config.rate_limit_per_second, config.rate_limit_burst),
             login_limiter: Limiter::per_minute(config.login_attempts_per_minute),
+            jobs: Queue::new(config.job_max_attempts).with(imports::JOB_KIND, imports::run_job),
             store,
             config,
         }))

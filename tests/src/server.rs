@@ -36,6 +36,10 @@ impl TestServer {
             rate_limit_per_second: 10_000,
             rate_limit_burst: 10_000,
             login_attempts_per_minute: 1_000,
+            data_dir: std::env::temp_dir().join(format!("sb_data_{}", uuid::Uuid::now_v7().simple())),
+            // Background work in tests waits on short timers, never on production ones.
+            job_poll_ms: 20,
+            job_backoff_base_ms: 5,
             ..Config::default()
         };
         tweak(&mut config);
@@ -86,6 +90,29 @@ impl TestServer {
             .unwrap_or_default()
             .to_owned();
         session
+    }
+
+    /// Awaits background jobs until `check` returns `Some`: it is called now and again after
+    /// every job attempt this server settles, so there is no polling interval to tune. Panics
+    /// after 30 s.
+    pub async fn until_jobs<T, F, Fut>(&self, mut check: F) -> T
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Option<T>>,
+    {
+        // Subscribed before the first check, so an attempt settled in between is not missed.
+        let mut settled = self.state.jobs.settled();
+        let wait = async {
+            loop {
+                if let Some(v) = check().await {
+                    return v;
+                }
+                settled.changed().await.expect("job queue alive");
+            }
+        };
+        tokio::time::timeout(std::time::Duration::from_secs(30), wait)
+            .await
+            .expect("background jobs did not get there within 30 s")
     }
 
     /// Stops accepting connections and waits for in-flight requests.

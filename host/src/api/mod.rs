@@ -9,7 +9,9 @@ pub mod custom_fields;
 pub mod customers;
 pub mod events;
 pub mod gdpr;
+pub mod imports;
 pub mod invitations;
+pub mod jobs;
 pub mod me;
 pub mod problem;
 pub mod responses;
@@ -53,6 +55,10 @@ pub enum Tag {
     Events,
     /// Saved rule trees over customers: counts and previews.
     Segments,
+    /// Importing customers from CSV files.
+    Imports,
+    /// Background jobs and their dead letters.
+    Jobs,
 }
 
 /// Tuples of APIs are themselves APIs; grouped by area so each stays within `Default`'s arity.
@@ -69,6 +75,7 @@ pub type PlatformApis = (
     api_keys::ApiKeysApi,
     roles::RolesApi,
     audit_logs::AuditLogsApi,
+    jobs::JobsApi,
 );
 
 pub type CrmApis = (
@@ -79,6 +86,7 @@ pub type CrmApis = (
     events::EventsApi,
     gdpr::GdprApi,
     segments::SegmentsApi,
+    imports::ImportsApi,
 );
 
 /// The OpenAPI service; `switchboard openapi` prints its spec, which is checked in.

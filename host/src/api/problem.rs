@@ -140,6 +140,9 @@ impl From<DomainError> for ApiError {
                 let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
                 ApiError::TooManyRequests(Json(Problem::new(429, format!("retry in {secs} s"))), secs.max(1))
             }
+            DomainError::TooLarge(max) => {
+                ApiError::PayloadTooLarge(Json(Problem::new(413, format!("the upload exceeds {max} bytes"))))
+            }
             DomainError::Disabled(what) => ApiError::Forbidden(Json(Problem::new(403, format!("{what} is disabled")))),
             internal => {
                 tracing::error!(error = %internal, "internal error");

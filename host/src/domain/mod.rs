@@ -3,6 +3,7 @@
 pub mod api_keys;
 pub mod audit;
 pub mod crm;
+pub mod imports;
 pub mod invitations;
 pub mod outbox;
 pub mod principal;
@@ -50,6 +51,10 @@ pub enum DomainError {
     Forbidden(String),
     #[error("too many requests")]
     RateLimited(Duration),
+    #[error("the upload exceeds {0} bytes")]
+    TooLarge(u64),
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
     #[error("feature disabled: {0}")]
     Disabled(&'static str),
     #[error(transparent)]

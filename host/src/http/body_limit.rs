@@ -1,11 +1,27 @@
 //! Refuses request bodies over the configured size with 413, whether or not the client declared
 //! a Content-Length, before any handler buffers them.
+//!
+//! Uploads (`POST /v1/imports`) have their own, larger limit and are not buffered here: the
+//! handler streams them to disk and enforces the limit as it copies.
 
 use poem::http::header::CONTENT_LENGTH;
 use poem::http::StatusCode;
 use poem::{Body, Endpoint, Error, Request, Response, Result};
 
-pub async fn middleware<E: Endpoint>(next: E, mut req: Request, max: usize) -> Result<Response> {
+/// The routes whose bodies are streamed uploads.
+const UPLOAD_PATHS: &[&str] = &["/v1/imports"];
+
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Any other request body.
+    pub body: u64,
+    /// An upload.
+    pub upload: u64,
+}
+
+pub async fn middleware<E: Endpoint>(next: E, mut req: Request, limits: Limits) -> Result<Response> {
+    let upload = UPLOAD_PATHS.contains(&req.uri().path());
+    let max = if upload { limits.upload } else { limits.body };
     let too_large = || {
         Error::from_string(
             format!("the request body exceeds {max} bytes"),
@@ -16,14 +32,18 @@ pub async fn middleware<E: Endpoint>(next: E, mut req: Request, max: usize) -> R
         .headers()
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
+        .and_then(|v| v.parse::<u64>().ok());
     match declared {
         Some(len) if len > max => return Err(too_large()),
-        Some(_) => {}
-        None => {
-            let bytes = req.take_body().into_bytes_limit(max).await.map_err(|_| too_large())?;
+        None if !upload => {
+            let bytes = req
+                .take_body()
+                .into_bytes_limit(max as usize)
+                .await
+                .map_err(|_| too_large())?;
             req.set_body(Body::from(bytes));
         }
+        _ => {}
     }
     next.call(req).await.map(poem::IntoResponse::into_response)
 }

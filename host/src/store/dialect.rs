@@ -25,3 +25,13 @@ pub fn text_search(sql: &mut Sql, backend: Backend, words: &[String]) {
         }
     }
 }
+
+/// Row locking for a queue claim's inner SELECT. PostgreSQL skips rows another host is claiming,
+/// so several hosts share one queue; SQLite has one writer at a time and the claim runs inside
+/// `BEGIN IMMEDIATE`, so plain selection is already exclusive.
+pub fn claim_lock(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => "",
+        Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+    }
+}

@@ -9,6 +9,7 @@ mod customers;
 mod errors;
 mod gdpr;
 mod idempotency;
+mod imports;
 mod invitations;
 mod isolation;
 mod openapi;

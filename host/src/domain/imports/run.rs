@@ -1,0 +1,172 @@
+//! The import job: reads the file in batches of rows, one transaction per batch, and
+//! checkpoints `rows_done` with each commit so a restarted job resumes after the last batch.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use super::mapping::{Columns, Mapping};
+use super::source::{Row, Source, SourceError};
+use super::{upload, Mode};
+use crate::domain::crm::custom_fields::{self, Definition};
+use crate::domain::crm::customers::{self, Upserted};
+use crate::domain::DomainError;
+use crate::ids::ImportId;
+use crate::state::AppState;
+use crate::store::imports::{ImportErrorRow, ImportRow, Progress};
+use crate::store::{self, Conn, StoreError};
+use crate::tenancy::TenantCtx;
+
+/// Rows per transaction.
+pub const BATCH_ROWS: usize = 500;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The file cannot be imported at all; retrying will not help.
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    #[error("{0}")]
+    Mapping(String),
+    /// Anything else (the database, the disk) may pass: the job retries.
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+}
+
+impl From<StoreError> for RunError {
+    fn from(e: StoreError) -> Self {
+        RunError::Domain(e.into())
+    }
+}
+
+impl RunError {
+    pub fn is_permanent(&self) -> bool {
+        matches!(
+            self,
+            RunError::Source(SourceError::NoHeader | SourceError::HeaderEncoding) | RunError::Mapping(_)
+        )
+    }
+}
+
+/// Imports the rows after `import.rows_done`.
+#[tracing::instrument(skip_all, fields(tenant = %ctx.tenant_id, import = %id))]
+pub async fn run(state: &AppState, ctx: &TenantCtx, id: &ImportId, import: &ImportRow) -> Result<(), RunError> {
+    let mode = Mode::parse(&import.mode).unwrap_or(Mode::Create);
+    let mut source = Source::open(Path::new(&import.file_path)).await?;
+    let mapping = import.mapping.as_deref().map(Mapping::from_stored);
+    let columns = Mapping::bind(mapping.as_ref(), &source.headers).map_err(RunError::Mapping)?;
+    // Rows committed by an earlier attempt are read past, not written again.
+    let mut row_number = 0i64;
+    while row_number < import.rows_done {
+        if source.next().await?.is_none() {
+            break;
+        }
+        row_number += 1;
+    }
+    loop {
+        let mut batch = Vec::with_capacity(BATCH_ROWS);
+        while batch.len() < BATCH_ROWS {
+            match source.next().await? {
+                Some(row) => {
+                    row_number += 1;
+                    batch.push((row_number, row));
+                }
+                None => break,
+            }
+        }
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let last = batch.len() < BATCH_ROWS;
+        write_batch(state, ctx, id, mode, &columns, batch).await?;
+        if last {
+            return Ok(());
+        }
+    }
+}
+
+async fn write_batch(
+    state: &AppState,
+    ctx: &TenantCtx,
+    id: &ImportId,
+    mode: Mode,
+    columns: &Columns,
+    batch: Vec<(i64, Row)>,
+) -> Result<(), RunError> {
+    let mut tx = state.store.tenant_tx(ctx).await?;
+    let defs = custom_fields::definitions(&mut tx, ctx).await?;
+    let mut progress = Progress {
+        rows: batch.len() as i64,
+        ..Progress::default()
+    };
+    for (row_number, row) in batch {
+        let errors = match row {
+            Row::Invalid(reason) => vec![(String::new(), reason)],
+            Row::Cells(cells) => match write_row(&mut tx, ctx, &defs, mode, columns, &cells).await? {
+                Ok(Upserted::Created(_)) => {
+                    progress.created += 1;
+                    continue;
+                }
+                Ok(Upserted::Updated(_)) => {
+                    progress.updated += 1;
+                    continue;
+                }
+                Err(errors) => errors,
+            },
+        };
+        progress.failed += 1;
+        for (column_name, reason) in errors {
+            let e = ImportErrorRow {
+                row_number,
+                column_name,
+                reason,
+            };
+            store::imports::insert_error(&mut tx, ctx, id, &e).await?;
+        }
+    }
+    store::imports::add_progress(&mut tx, ctx, id, progress).await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(())
+}
+
+/// `(column, reason)` pairs of a row the domain refused.
+type RowErrors = Vec<(String, String)>;
+
+/// Writes one row under a savepoint: a refused row leaves nothing behind. Only failures that
+/// are about the row come back as row errors; the rest abort the batch.
+async fn write_row(
+    tx: &mut Conn,
+    ctx: &TenantCtx,
+    defs: &HashMap<String, Definition>,
+    mode: Mode,
+    columns: &Columns,
+    cells: &[String],
+) -> Result<Result<Upserted, RowErrors>, RunError> {
+    let cells: Vec<&str> = cells.iter().map(String::as_str).collect();
+    let input = columns.input(&cells, defs);
+    store::imports::savepoint(tx).await?;
+    let written = match mode {
+        Mode::Create => customers::create_in(tx, ctx, defs, input).await.map(Upserted::Created),
+        Mode::Upsert => customers::upsert_in(tx, ctx, defs, input).await,
+    };
+    let refused = match written {
+        Ok(done) => {
+            store::imports::release_savepoint(tx).await?;
+            return Ok(Ok(done));
+        }
+        Err(DomainError::Invalid(fields)) => fields
+            .into_iter()
+            .map(|f| (columns.header_of(&f.field), f.message))
+            .collect(),
+        Err(DomainError::Conflict { field, message }) => {
+            vec![(field.map(|f| columns.header_of(&f)).unwrap_or_default(), message)]
+        }
+        Err(other) => return Err(other.into()),
+    };
+    store::imports::rollback_to_savepoint(tx).await?;
+    store::imports::release_savepoint(tx).await?;
+    Ok(Err(refused))
+}
+
+/// Removes the file once the import has ended either way.
+pub async fn cleanup(import: &ImportRow) {
+    upload::discard(Path::new(&import.file_path)).await;
+}
