@@ -1,5 +1,5 @@
-//! CRM figures at scale, printed (not asserted): bulk creation, filtered list latency and
-//! streamed export, over BENCH_CUSTOMERS customers (default 1,000,000) with 5 custom fields and
+//! CRM figures at scale, printed (not asserted): CSV import, segment count, filtered list
+//! latency and streamed export, over BENCH_CUSTOMERS customers (default 1,000,000) with 5 custom fields and
 //! 3 tags each, on SQLite and (with SWITCHBOARD_TEST_POSTGRES_URL) PostgreSQL.
 //!
 //!     cargo bench -p switchboard-host --bench crm
@@ -8,18 +8,30 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde_json::{json, Map, Value};
+use serde_json::json;
 use switchboard::config::Config;
-use switchboard::domain::crm::bulk::create_many_in;
-use switchboard::domain::crm::custom_fields::{self, definitions};
-use switchboard::domain::crm::customers::{self, CustomerInput, ListParams, Patch};
-use switchboard::domain::crm::export;
+use switchboard::domain::crm::custom_fields;
+use switchboard::domain::crm::customers::{self, ListParams};
+use switchboard::domain::crm::{export, segments};
+use switchboard::domain::imports;
 use switchboard::domain::tenants::{self, NewTenant};
-use switchboard::ids::{PrefixedId, TenantId, UserId};
+use switchboard::ids::{ImportId, PrefixedId, TenantId, UserId};
+use switchboard::jobs::worker::Workers;
 use switchboard::state::AppState;
 use switchboard::tenancy::{Actor, TenantCtx};
 
-const BATCH: usize = 2000;
+const CSV_COLUMNS: [&str; 10] = [
+    "email",
+    "first_name",
+    "last_name",
+    "external_id",
+    "custom_fields.plan",
+    "custom_fields.score",
+    "custom_fields.vip",
+    "custom_fields.signup_date",
+    "custom_fields.nickname",
+    "tags",
+];
 const PLANS: [&str; 4] = ["free", "starter", "pro", "enterprise"];
 const TAGS: [&str; 10] = [
     "vip",
@@ -34,33 +46,49 @@ const TAGS: [&str; 10] = [
     "partner",
 ];
 
-fn input(i: usize) -> CustomerInput {
-    let fields: Map<String, Value> = [
-        ("plan", json!(PLANS[i % 4])),
-        ("score", json!((i * 37) % 1000)),
-        ("vip", json!(i % 10 == 0)),
-        (
-            "signup_date",
-            json!(format!("20{:02}-{:02}-{:02}", 10 + i % 15, 1 + i % 12, 1 + i % 28)),
-        ),
-        ("nickname", json!(format!("nick{i}"))),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect();
-    CustomerInput {
-        email: Patch::Set(format!("user{i}@example.com")),
-        first_name: Patch::Set(format!("First{}", i % 5000)),
-        last_name: Patch::Set(format!("Last{}", i % 7919)),
-        external_id: Patch::Set(format!("ext-{i}")),
-        custom_fields: Some(fields),
-        tags: Some(vec![
-            TAGS[i % 10].to_owned(),
-            TAGS[(i / 10) % 10].to_owned(),
-            TAGS[(i / 100) % 10].to_owned(),
-        ]),
-        ..CustomerInput::default()
+/// A CSV of `n` customers: standard fields, 5 custom fields, 3 tags each.
+fn write_csv(path: &std::path::Path, n: usize) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+    writeln!(out, "{}", CSV_COLUMNS.join(","))?;
+    for i in 0..n {
+        writeln!(
+            out,
+            "user{i}@example.com,First{},Last{},ext-{i},{},{},{},20{:02}-{:02}-{:02},nick{i},\"{},{},{}\"",
+            i % 5000,
+            i % 7919,
+            PLANS[i % 4],
+            (i * 37) % 1000,
+            i.is_multiple_of(10),
+            10 + i % 15,
+            1 + i % 12,
+            1 + i % 28,
+            TAGS[i % 10],
+            TAGS[(i / 10) % 10],
+            TAGS[(i / 100) % 10],
+        )?;
     }
+    out.flush()
+}
+
+/// Orders for a fifth of the customers: half recent, half old.
+async fn seed_activity(state: &AppState, ctx: &TenantCtx) {
+    let now = switchboard::store::now_ms();
+    let mut tx = state.store.tenant_tx(ctx).await.expect("tx");
+    for (suffix, age_days) in [("%7", 5i64), ("%3", 90)] {
+        sqlx::query(
+            "INSERT INTO customer_events (id, tenant_id, customer_id, event_type, properties, occurred_at) \
+             SELECT 'evt_' || substr(id, 5), tenant_id, id, 'order.placed', '{}', $2 FROM customers \
+             WHERE tenant_id = $1 AND external_id LIKE $3",
+        )
+        .bind(ctx.tenant_id.as_str())
+        .bind(now - age_days * 86_400_000)
+        .bind(suffix)
+        .execute(&mut *tx)
+        .await
+        .expect("events");
+    }
+    tx.commit().await.expect("commit");
 }
 
 fn peak_rss_mb() -> f64 {
@@ -128,23 +156,58 @@ async fn run(backend: &str, n: usize) {
             .expect("custom field");
     }
 
+    // Import: a generated CSV through the real pipeline (spooled upload, job, batches).
+    let csv_path = std::env::temp_dir().join(format!("sb_bench_{}.csv", uuid::Uuid::now_v7().simple()));
+    write_csv(&csv_path, n).expect("csv");
+    let workers = Workers::start(state.clone());
+    let mut settled = state.jobs.settled();
     let started = Instant::now();
-    let mut done = 0;
-    while done < n {
-        let end = (done + BATCH).min(n);
-        let mut tx = state.store.tenant_tx(&ctx).await.expect("tx");
-        let defs = definitions(&mut tx, &ctx).await.expect("defs");
-        let rows = (done..end).map(|i| (i, input(i))).collect();
-        let results = create_many_in(&mut tx, &ctx, &defs, rows).await.expect("bulk");
-        assert!(results.iter().all(|(_, r)| r.is_ok()), "every generated row is valid");
-        tx.commit().await.expect("commit");
-        done = end;
-    }
+    let file = tokio::fs::File::open(&csv_path).await.expect("open csv");
+    let mapping: serde_json::Map<String, serde_json::Value> =
+        CSV_COLUMNS.iter().map(|c| (c.to_string(), json!(c))).collect();
+    let options = imports::Options {
+        mode: Some("create".into()),
+        mapping: Some(serde_json::Value::Object(mapping).to_string()),
+    };
+    let import = imports::create(&state, &ctx, options, file).await.expect("import");
+    let import_id = ImportId::parse(&import.id).expect("import id");
+    let done = loop {
+        let row = imports::get(&state, &ctx, &import_id).await.expect("progress");
+        if row.status == "done" || row.status == "failed" {
+            break row;
+        }
+        settled.changed().await.expect("job runner");
+    };
     let secs = started.elapsed().as_secs_f64();
+    let _ = std::fs::remove_file(&csv_path);
+    assert_eq!(
+        (done.status.as_str(), done.created as usize),
+        ("done", n),
+        "import finished: {done:?}"
+    );
     println!(
-        "{backend:9} bulk create      {n} customers in {secs:.1} s = {:.0} rows/s, peak RSS {:.0} MB",
+        "{backend:9} import           {n} rows in {secs:.1} s = {:.0} rows/s, peak RSS {:.0} MB",
         n as f64 / secs,
         peak_rss_mb()
+    );
+    workers.stop().await;
+
+    seed_activity(&state, &ctx).await;
+    let rules = json!({"and": [
+        {"field": "tags", "op": "contains", "value": "vip"},
+        {"field": "custom_fields.score", "op": "between", "value": [100, 600]},
+        {"field": "activity.order.placed", "op": "within_days", "value": 30}
+    ]});
+    let mut samples = Vec::new();
+    let mut matched = 0;
+    for _ in 0..7 {
+        let t = Instant::now();
+        matched = segments::count_rules(&state, &ctx, &rules).await.expect("count");
+        samples.push(t.elapsed());
+    }
+    let p50 = percentile(&mut samples, 0.5);
+    println!(
+        "{backend:9} segment count    3 conditions (tag, custom field range, activity) -> {matched}: p50 {p50:.2?}"
     );
 
     let mut samples = Vec::new();
