@@ -36,7 +36,9 @@ CREATE INDEX customers_updated ON customers (tenant_id, updated_at, id);
 CREATE INDEX customers_name ON customers (tenant_id, sort_name, id);
 
 -- Custom field values, one row per (customer, field): typed columns keep range conditions
--- indexable and identical on both backends.
+-- indexable and identical on both backends. Secondary indexes lead with what a condition
+-- names (field, tag, channel, event type), never with tenant_id alone, so that a lookup by
+-- customer ids within a tenant always takes the primary key.
 CREATE TABLE customer_field_values (
     tenant_id    TEXT NOT NULL,
     customer_id  TEXT NOT NULL REFERENCES customers(id) ON DELETE CASCADE,
@@ -45,8 +47,8 @@ CREATE TABLE customer_field_values (
     value_num    DOUBLE PRECISION,
     PRIMARY KEY (customer_id, field_key)
 );
-CREATE INDEX customer_field_values_num ON customer_field_values (tenant_id, field_key, value_num);
-CREATE INDEX customer_field_values_text ON customer_field_values (tenant_id, field_key, value_text);
+CREATE INDEX customer_field_values_num ON customer_field_values (field_key, tenant_id, value_num);
+CREATE INDEX customer_field_values_text ON customer_field_values (field_key, tenant_id, value_text);
 
 CREATE TABLE customer_tags (
     tenant_id    TEXT NOT NULL,
@@ -54,7 +56,7 @@ CREATE TABLE customer_tags (
     tag          TEXT NOT NULL,
     PRIMARY KEY (customer_id, tag)
 );
-CREATE INDEX customer_tags_tag ON customer_tags (tenant_id, tag, customer_id);
+CREATE INDEX customer_tags_tag ON customer_tags (tag, tenant_id, customer_id);
 
 CREATE TABLE customer_consents (
     tenant_id    TEXT NOT NULL,
@@ -66,7 +68,7 @@ CREATE TABLE customer_consents (
     updated_at   BIGINT NOT NULL,
     PRIMARY KEY (customer_id, channel)
 );
-CREATE INDEX customer_consents_status ON customer_consents (tenant_id, channel, status, customer_id);
+CREATE INDEX customer_consents_status ON customer_consents (channel, status, tenant_id, customer_id);
 
 CREATE TABLE suppressions (
     tenant_id   TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
@@ -86,7 +88,7 @@ CREATE TABLE customer_events (
     occurred_at  BIGINT NOT NULL
 );
 CREATE INDEX customer_events_customer ON customer_events (tenant_id, customer_id, occurred_at);
-CREATE INDEX customer_events_type ON customer_events (tenant_id, event_type, occurred_at, customer_id);
+CREATE INDEX customer_events_type ON customer_events (event_type, tenant_id, occurred_at, customer_id);
 
 -- The domain-event outbox, written in the transaction of the change it describes.
 CREATE TABLE domain_events (

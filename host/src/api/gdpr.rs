@@ -11,13 +11,14 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use super::audit_logs::AuditLogOut;
 use super::customers::{customer_id, CustomerOut};
 use super::events::{DomainEvent, EventOut};
-use super::problem::ApiResult;
+use super::problem::{ApiError, ApiResult};
 use super::responses::NoContent;
 use super::security::BearerAuth;
 use super::Tag;
 use crate::auth::permissions::{CUSTOMERS_ERASE, CUSTOMERS_EXPORT};
 use crate::domain::crm::customers::ListParams;
-use crate::domain::crm::{export, gdpr};
+use crate::domain::crm::{export, gdpr, segments};
+use crate::ids::{PrefixedId, SegmentId};
 use crate::state::AppState;
 
 /// Everything stored about one person.
@@ -85,12 +86,22 @@ impl GdprApi {
         q: Query<Option<String>>,
         /// `key:value` on a custom field.
         field: Query<Option<String>>,
+        /// Only customers in this segment (`seg_…`).
+        segment: Query<Option<String>>,
     ) -> ApiResult<CsvResponse> {
         let ctx = auth.0.require(&state, CUSTOMERS_EXPORT).await?;
+        let segment = match segment.0 {
+            Some(raw) => {
+                let id = SegmentId::parse(&raw).ok_or_else(ApiError::not_found)?;
+                Some(segments::predicate_for(&state, &ctx, &id).await?)
+            }
+            None => None,
+        };
         let params = ListParams {
             tag: tag.0,
             q: q.0,
             field: field.0,
+            segment,
             ..ListParams::default()
         };
         let rx = export::start(state.0.clone(), ctx, params).await?;

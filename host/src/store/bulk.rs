@@ -38,7 +38,7 @@ pub async fn insert_customers(tx: &mut Conn, ctx: &TenantCtx, rows: &[(String, F
             sql.push(", ").bind(f.sort_name()).push(", ").bind(f.search_text());
             sql.push(", ").bind(now).push(", ").bind(now).push(")");
         }
-        sql.query().execute(&mut *tx).await?;
+        sql.execute(tx).await?;
     }
     Ok(())
 }
@@ -71,7 +71,7 @@ pub async fn insert_field_values(tx: &mut Conn, ctx: &TenantCtx, rows: &[FieldVa
             };
             sql.push(")");
         }
-        sql.query().execute(&mut *tx).await?;
+        sql.execute(tx).await?;
     }
     Ok(())
 }
@@ -90,7 +90,7 @@ pub async fn insert_tags(tx: &mut Conn, ctx: &TenantCtx, rows: &[(String, String
                 .push(")");
         }
         sql.push(" ON CONFLICT (customer_id, tag) DO NOTHING");
-        sql.query().execute(&mut *tx).await?;
+        sql.execute(tx).await?;
     }
     Ok(())
 }
@@ -109,7 +109,7 @@ pub async fn insert_domain_events(tx: &mut Conn, ctx: &TenantCtx, rows: &[(Strin
                 .bind(*kind);
             sql.push(", ").bind(data.as_str()).push(", ").bind(now).push(")");
         }
-        sql.query().execute(&mut *tx).await?;
+        sql.execute(tx).await?;
     }
     Ok(())
 }
@@ -122,13 +122,15 @@ pub async fn existing_identifiers(
     phones: &[&str],
     external_ids: &[&str],
 ) -> Result<Vec<(Option<String>, Option<String>, Option<String>)>> {
-    let mut sql = Sql::new("SELECT email, phone, external_id FROM customers WHERE tenant_id = ");
-    sql.bind(ctx.tenant_id.as_str()).push(" AND (1 = 0");
+    // One indexed lookup per identifier kind (an OR of INs would scan the table).
+    let mut sql = Sql::new("SELECT email, phone, external_id FROM customers WHERE 1 = 0");
     for (column, values) in [("email", emails), ("phone", phones), ("external_id", external_ids)] {
         if !values.is_empty() {
-            sql.push(&format!(" OR {column} IN ")).bind_list(values.iter().copied());
+            sql.push(" UNION ALL SELECT email, phone, external_id FROM customers WHERE tenant_id = ");
+            sql.bind(ctx.tenant_id.as_str())
+                .push(&format!(" AND {column} IN "))
+                .bind_list(values.iter().copied());
         }
     }
-    sql.push(")");
-    Ok(sql.query_as().fetch_all(&mut *tx).await?)
+    Ok(sql.fetch_all(tx).await?)
 }

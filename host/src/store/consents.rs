@@ -53,7 +53,7 @@ pub async fn of_customers(tx: &mut Conn, ctx: &TenantCtx, ids: &[&str]) -> Resul
         .push(" AND customer_id IN ")
         .bind_list(ids.iter().copied());
     sql.push(" ORDER BY customer_id, channel");
-    Ok(sql.query_as().fetch_all(&mut *tx).await?)
+    Ok(sql.fetch_all(tx).await?)
 }
 
 #[derive(Debug, Clone, FromRow)]

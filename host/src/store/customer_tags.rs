@@ -33,7 +33,7 @@ pub async fn remove(tx: &mut Conn, ctx: &TenantCtx, customer_id: &str, tags: &[S
         .bind(customer_id)
         .push(" AND tag IN ");
     sql.bind_list(tags.iter().map(String::as_str));
-    Ok(sql.query().execute(&mut *tx).await?.rows_affected())
+    Ok(sql.execute(tx).await?.rows_affected())
 }
 
 /// `(customer id, tag)` for the given customers.
@@ -46,7 +46,7 @@ pub async fn of_customers(tx: &mut Conn, ctx: &TenantCtx, ids: &[&str]) -> Resul
         .push(" AND customer_id IN ")
         .bind_list(ids.iter().copied());
     sql.push(" ORDER BY customer_id, tag");
-    Ok(sql.query_as().fetch_all(&mut *tx).await?)
+    Ok(sql.fetch_all(tx).await?)
 }
 
 #[derive(Debug, Clone, FromRow)]

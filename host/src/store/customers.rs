@@ -254,23 +254,25 @@ pub async fn list(tx: &mut Conn, ctx: &TenantCtx, backend: Backend, q: &ListQuer
         Sort::Name => format!("c.sort_name {order}, c.id {order}"),
     };
     sql.push(&format!(" ORDER BY {key} LIMIT ")).bind(q.limit);
-    Ok(sql.query_as().fetch_all(&mut *tx).await?)
+    Ok(sql.fetch_all(tx).await?)
 }
 
 fn filters(sql: &mut Sql, ctx: &TenantCtx, backend: Backend, q: &ListQuery) {
+    // Correlated EXISTS probes the primary key per candidate row, so a page that stops after
+    // `limit` rows never materialises every tagged customer.
     if let Some(tag) = &q.tag {
-        sql.push(" AND c.id IN (SELECT customer_id FROM customer_tags WHERE tenant_id = ")
+        sql.push(" AND EXISTS (SELECT 1 FROM customer_tags t WHERE t.customer_id = c.id AND t.tenant_id = ")
             .bind(ctx.tenant_id.as_str())
-            .push(" AND tag = ")
+            .push(" AND t.tag = ")
             .bind(tag.as_str())
             .push(")");
     }
     if let Some((key, value)) = &q.field {
-        sql.push(" AND c.id IN (SELECT customer_id FROM customer_field_values WHERE tenant_id = ")
+        sql.push(" AND EXISTS (SELECT 1 FROM customer_field_values v WHERE v.customer_id = c.id AND v.tenant_id = ")
             .bind(ctx.tenant_id.as_str())
-            .push(" AND field_key = ")
+            .push(" AND v.field_key = ")
             .bind(key.as_str())
-            .push(" AND value_text = ")
+            .push(" AND v.value_text = ")
             .bind(value.as_str())
             .push(")");
     }
@@ -290,7 +292,7 @@ pub async fn count_matching(tx: &mut Conn, ctx: &TenantCtx, predicate: &Sql) -> 
         .push(" AND (")
         .append(predicate)
         .push(")");
-    Ok(sql.query_scalar().fetch_one(&mut *tx).await?)
+    Ok(sql.fetch_scalar(tx).await?)
 }
 
 /// Up to `limit` ids of customers satisfying `predicate`, after `after` in id order: a keyset
@@ -310,7 +312,7 @@ pub async fn ids_matching(
         .append(predicate)
         .push(") ORDER BY c.id LIMIT ")
         .bind(limit);
-    Ok(sql.query_scalar().fetch_all(&mut *tx).await?)
+    Ok(sql.fetch_scalars(tx).await?)
 }
 
 #[derive(Debug, Clone, FromRow)]
@@ -332,7 +334,7 @@ pub async fn field_values(tx: &mut Conn, ctx: &TenantCtx, ids: &[&str]) -> Resul
         .push(" AND customer_id IN ")
         .bind_list(ids.iter().copied());
     sql.push(" ORDER BY customer_id, field_key");
-    Ok(sql.query_as().fetch_all(&mut *tx).await?)
+    Ok(sql.fetch_all(tx).await?)
 }
 
 pub async fn set_field_value(

@@ -114,6 +114,28 @@ async fn export_streams_csv_with_filters() {
         .get("/v1/customers/export?field=nocolon")
         .await
         .assert_problem(422);
+    let seg = owner
+        .post(
+            "/v1/segments",
+            json!({"name": "pro", "rules": {"field": "custom_fields.plan", "op": "eq", "value": "pro"}}),
+        )
+        .await;
+    assert_eq!(seg.status, 201, "{}", seg.body);
+    let path = format!("/v1/customers/export?segment={}", seg.body["id"].as_str().unwrap());
+    let pro = owner
+        .request(reqwest::Method::GET, &path)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let pro = csv_rows(&pro);
+    assert_eq!((pro.len(), pro[1][1].as_str()), (2, "a@example.com"), "{pro:?}");
+    owner
+        .get("/v1/customers/export?segment=seg_00000000000070008000000000000000")
+        .await
+        .assert_problem(404);
 
     let other = server.signup("Other").await;
     let theirs = other

@@ -75,6 +75,14 @@ pub async fn predicate_of(tx: &mut Conn, ctx: &TenantCtx, id: &SegmentId) -> Res
     predicate(tx, ctx, &stored_rules(&row.rules)?).await
 }
 
+/// The compiled predicate of a saved segment, read in its own unit of work.
+pub async fn predicate_for(state: &AppState, ctx: &TenantCtx, id: &SegmentId) -> Result<Sql> {
+    let mut read = state.store.tenant_read(ctx).await?;
+    let sql = predicate_of(&mut read, ctx, id).await?;
+    read.commit().await?;
+    Ok(sql)
+}
+
 #[tracing::instrument(skip_all, fields(tenant = %ctx.tenant_id))]
 pub async fn create(state: &AppState, ctx: &TenantCtx, input: SegmentInput) -> Result<Segment> {
     let name = validate::name("name", &input.name, 200)?;
