@@ -123,8 +123,11 @@ async fn database_url(backend: &str) -> String {
 }
 
 async fn run(backend: &str, n: usize) {
+    let data_dir = std::env::temp_dir().join(format!("sb_bench_data_{}", uuid::Uuid::now_v7().simple()));
     let config = Config {
         database_url: database_url(backend).await,
+        data_dir: data_dir.clone(),
+        max_import_bytes: 1 << 40,
         ..Config::default()
     };
     let state: Arc<AppState> = AppState::start(config).await.expect("state");
@@ -180,6 +183,7 @@ async fn run(backend: &str, n: usize) {
     };
     let secs = started.elapsed().as_secs_f64();
     let _ = std::fs::remove_file(&csv_path);
+    let _ = std::fs::remove_dir_all(&data_dir);
     assert_eq!(
         (done.status.as_str(), done.created as usize),
         ("done", n),

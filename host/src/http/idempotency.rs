@@ -48,11 +48,28 @@ pub async fn middleware<E: Endpoint>(next: E, mut req: Request) -> Result<Respon
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(|token| principal::idempotency_scope(&state, token))
         .unwrap_or_else(|| "anonymous".to_owned());
-    let body = req.take_body().into_bytes().await?;
+    // JSON bodies are small and hashed whole, so a key reused with another payload is caught.
+    // Uploads (CSV, multipart) stream to disk and are never buffered here: their fingerprint is
+    // the path, type and declared length.
+    let is_json = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
     let mut hasher = Sha256::new();
     hasher.update(req.uri().path().as_bytes());
     hasher.update([0]);
-    hasher.update(&body);
+    let body = if is_json {
+        let bytes = req.take_body().into_bytes().await?;
+        hasher.update(&bytes);
+        Some(bytes)
+    } else {
+        for name in [CONTENT_TYPE, poem::http::header::CONTENT_LENGTH] {
+            hasher.update(req.headers().get(name).map(|v| v.as_bytes()).unwrap_or_default());
+            hasher.update([0]);
+        }
+        None
+    };
     let request_hash = hex::encode(hasher.finalize());
 
     let mut tx = state.store.system_tx().await.map_err(internal)?;
@@ -83,7 +100,9 @@ pub async fn middleware<E: Endpoint>(next: E, mut req: Request) -> Result<Respon
         return Ok(resp);
     }
 
-    req.set_body(Body::from(body));
+    if let Some(body) = body {
+        req.set_body(Body::from(body));
+    }
     let resp = match next.call(req).await {
         Ok(resp) => resp.into_response(),
         Err(err) => err.into_response(),

@@ -23,6 +23,9 @@ pub struct Job {
     /// This attempt's number, from 1.
     pub attempt: u32,
     pub max_attempts: u32,
+    /// The worker holding the lease: long handlers renew it inside their own transactions,
+    /// which also fences off a worker whose lease was taken over.
+    pub locked_by: String,
 }
 
 impl Job {
@@ -41,6 +44,7 @@ impl From<JobRow> for Job {
             kind: r.kind,
             attempt: r.attempts.max(0) as u32,
             max_attempts: r.max_attempts.max(1) as u32,
+            locked_by: r.locked_by.unwrap_or_default(),
         }
     }
 }

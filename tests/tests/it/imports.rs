@@ -420,3 +420,62 @@ async fn a_restarted_import_resumes_after_the_committed_rows() {
     assert_eq!(list.len(), 1);
     assert_eq!(list[0]["email"], "c@x.io");
 }
+
+#[tokio::test]
+async fn a_worker_whose_lease_was_taken_over_writes_nothing() {
+    let server = TestServer::start_with(|c| c.job_workers = 0).await;
+    let owner = server.signup("Fenced").await;
+    let reply = upload(&owner, "", "email\na@x.io\nb@x.io\n").await;
+    assert_eq!(reply.status, 202, "{}", reply.body);
+    let id = reply.body["id"].as_str().unwrap().to_owned();
+    let store = &server.state.store;
+    let mut first = queue::claim(store, "first", now_ms(), 60_000, 10).await.unwrap();
+    // The first worker stalls past its lease; a second takes the job over.
+    let mut second = queue::claim(store, "second", now_ms() + 120_000, 60_000, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        (first.len(), second.len()),
+        (1, 1),
+        "the expired lease is claimed again"
+    );
+    let stale = switchboard::domain::imports::run_job(server.state.clone(), first.remove(0)).await;
+    assert!(
+        stale.unwrap_err().to_string().contains("lease"),
+        "the stale worker is fenced off"
+    );
+    assert!(
+        customers(&owner).await.is_empty(),
+        "nothing written by the stale worker"
+    );
+    switchboard::domain::imports::run_job(server.state.clone(), second.remove(0))
+        .await
+        .expect("import job");
+    let done = owner.get(&format!("/v1/imports/{id}")).await;
+    assert_eq!(
+        (&done.body["status"], &done.body["created"]),
+        (&json!("done"), &json!(2)),
+        "{}",
+        done.body
+    );
+}
+
+#[tokio::test]
+async fn an_upload_retried_with_its_idempotency_key_queues_one_import() {
+    let server = TestServer::start_with(|c| c.job_workers = 0).await;
+    let owner = server.signup("Retry").await;
+    let send = || {
+        owner
+            .request(Method::POST, "/v1/imports")
+            .header(CONTENT_TYPE, "text/csv")
+            .header("Idempotency-Key", "upload-1")
+            .body("email\na@x.io\n")
+    };
+    let first = owner.send(send()).await;
+    let retry = owner.send(send()).await;
+    assert_eq!((first.status, retry.status), (202, 202), "{}", retry.body);
+    assert_eq!(retry.body["id"], first.body["id"]);
+    assert_eq!(retry.header("idempotent-replayed"), Some("true"));
+    let jobs = owner.get("/v1/jobs").await;
+    assert_eq!(jobs.body["data"].as_array().unwrap().len(), 1, "{}", jobs.body);
+}

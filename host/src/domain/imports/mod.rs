@@ -163,7 +163,7 @@ async fn run_import(state: &AppState, job: &Job) -> HandlerResult {
         return Ok(());
     }
     set_status(state, &ctx, &id, "running", None).await?;
-    match run::run(state, &ctx, &id, &import).await {
+    match run::run(state, &ctx, job, &id, &import).await {
         Ok(()) => {
             set_status(state, &ctx, &id, "done", None).await?;
             run::cleanup(&import).await;

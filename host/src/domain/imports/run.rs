@@ -12,9 +12,10 @@ use crate::domain::crm::custom_fields::{self, Definition};
 use crate::domain::crm::customers::{self, Upserted};
 use crate::domain::DomainError;
 use crate::ids::ImportId;
+use crate::jobs::Job;
 use crate::state::AppState;
 use crate::store::imports::{ImportErrorRow, ImportRow, Progress};
-use crate::store::{self, Conn, StoreError};
+use crate::store::{self, now_ms, Conn, StoreError};
 use crate::tenancy::TenantCtx;
 
 /// Rows per transaction.
@@ -27,6 +28,9 @@ pub enum RunError {
     Source(#[from] SourceError),
     #[error("{0}")]
     Mapping(String),
+    /// Another worker holds the job now; it carries on from the last committed batch.
+    #[error("the job's lease passed to another worker")]
+    LeaseLost,
     /// Anything else (the database, the disk) may pass: the job retries.
     #[error(transparent)]
     Domain(#[from] DomainError),
@@ -49,7 +53,13 @@ impl RunError {
 
 /// Imports the rows after `import.rows_done`.
 #[tracing::instrument(skip_all, fields(tenant = %ctx.tenant_id, import = %id))]
-pub async fn run(state: &AppState, ctx: &TenantCtx, id: &ImportId, import: &ImportRow) -> Result<(), RunError> {
+pub async fn run(
+    state: &AppState,
+    ctx: &TenantCtx,
+    job: &Job,
+    id: &ImportId,
+    import: &ImportRow,
+) -> Result<(), RunError> {
     let mode = Mode::parse(&import.mode).unwrap_or(Mode::Create);
     let mut source = Source::open(Path::new(&import.file_path)).await?;
     let mapping = import.mapping.as_deref().map(Mapping::from_stored);
@@ -77,7 +87,7 @@ pub async fn run(state: &AppState, ctx: &TenantCtx, id: &ImportId, import: &Impo
             return Ok(());
         }
         let last = batch.len() < BATCH_ROWS;
-        write_batch(state, ctx, id, mode, &columns, batch).await?;
+        write_batch(state, ctx, job, id, mode, &columns, batch).await?;
         if last {
             return Ok(());
         }
@@ -87,12 +97,19 @@ pub async fn run(state: &AppState, ctx: &TenantCtx, id: &ImportId, import: &Impo
 async fn write_batch(
     state: &AppState,
     ctx: &TenantCtx,
+    job: &Job,
     id: &ImportId,
     mode: Mode,
     columns: &Columns,
     batch: Vec<(i64, Row)>,
 ) -> Result<(), RunError> {
     let mut tx = state.store.tenant_tx(ctx).await?;
+    // Renewing the lease in the batch's own transaction keeps it alive however busy the
+    // database is, and fences this worker off if another took the job over meanwhile.
+    let until = now_ms() + state.config.job_lease_ms as i64;
+    if !store::jobs::heartbeat(&mut tx, &job.id, &job.locked_by, until).await? {
+        return Err(RunError::LeaseLost);
+    }
     let defs = custom_fields::definitions(&mut tx, ctx).await?;
     let mut progress = Progress {
         rows: batch.len() as i64,
