@@ -88,6 +88,8 @@ CREATE TABLE customer_events (
     occurred_at  BIGINT NOT NULL
 );
 CREATE INDEX customer_events_customer ON customer_events (tenant_id, customer_id, occurred_at);
+-- Probing one customer for an event type (segment activity conditions).
+CREATE INDEX customer_events_customer_type ON customer_events (customer_id, event_type, occurred_at);
 CREATE INDEX customer_events_type ON customer_events (event_type, tenant_id, occurred_at, customer_id);
 
 -- The domain-event outbox, written in the transaction of the change it describes.
