@@ -108,33 +108,26 @@ impl Worker {
         self.state.jobs.mark_settled();
     }
 
-    /// Drives the handler, renewing the lease every third of it so a long job is not taken by
-    /// another worker while this one is alive.
+    /// Drives the handler while a separate task renews the lease every third of it, so a long
+    /// job is not taken by another worker while this one is alive. The renewal must not share
+    /// the handler's task: it can wait on a row lock the handler's open transaction holds
+    /// (import batches renew the lease themselves), and the handler must keep running meanwhile.
     async fn with_heartbeat<F: std::future::Future>(&self, id: &str, handler: F) -> F::Output {
         let lease = self.state.config.job_lease_ms.max(3);
-        let mut beat = tokio::time::interval(Duration::from_millis(lease / 3));
-        beat.tick().await;
-        tokio::pin!(handler);
-        loop {
-            tokio::select! {
-                out = &mut handler => return out,
-                _ = beat.tick() => {
-                    if let Err(e) = self.renew(id, lease as i64).await {
-                        tracing::warn!(error = %e, "renewing the job lease failed");
-                    }
+        let (state, worker, id) = (self.state.clone(), self.name.clone(), id.to_owned());
+        let beat = tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_millis(lease / 3));
+            every.tick().await;
+            loop {
+                every.tick().await;
+                if let Err(e) = renew(&state, &id, &worker, lease as i64).await {
+                    tracing::warn!(error = %e, "renewing the job lease failed");
                 }
             }
-        }
-    }
-
-    async fn renew(&self, id: &str, lease_ms: i64) -> Result<(), StoreError> {
-        let mut tx = self.state.store.system_tx().await?;
-        let held = rows::heartbeat(&mut tx, id, &self.name, now_ms() + lease_ms).await?;
-        tx.commit().await?;
-        if !held {
-            tracing::warn!("job lease was taken by another worker");
-        }
-        Ok(())
+        });
+        let out = handler.await;
+        beat.abort();
+        out
     }
 
     async fn settle(&self, job: &Job, outcome: Outcome<'_>) -> Result<bool, StoreError> {
@@ -143,4 +136,15 @@ impl Worker {
         tx.commit().await?;
         Ok(settled)
     }
+}
+
+/// Extends the lease `worker` holds on job `id`.
+async fn renew(state: &AppState, id: &str, worker: &str, lease_ms: i64) -> Result<(), StoreError> {
+    let mut tx = state.store.system_tx().await?;
+    let held = rows::heartbeat(&mut tx, id, worker, now_ms() + lease_ms).await?;
+    tx.commit().await?;
+    if !held {
+        tracing::warn!("job lease was taken by another worker");
+    }
+    Ok(())
 }

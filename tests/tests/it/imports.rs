@@ -479,3 +479,18 @@ async fn an_upload_retried_with_its_idempotency_key_queues_one_import() {
     let jobs = owner.get("/v1/jobs").await;
     assert_eq!(jobs.body["data"].as_array().unwrap().len(), 1, "{}", jobs.body);
 }
+
+#[tokio::test]
+async fn lease_renewals_never_stall_a_long_import() {
+    // A lease this short renews many times while batches hold their transactions open; the
+    // renewal must wait on the batch's row lock without stopping the batch.
+    let server = TestServer::start_with(|c| c.job_lease_ms = 30).await;
+    let owner = server.signup("Heartbeat").await;
+    let rows: String = (0..1500).map(|i| format!("h{i}@x.io\n")).collect();
+    let done = import(&server, &owner, "", format!("email\n{rows}")).await;
+    assert_eq!(
+        (&done["status"], &done["created"]),
+        (&json!("done"), &json!(1500)),
+        "{done}"
+    );
+}
