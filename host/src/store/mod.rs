@@ -27,6 +27,7 @@ pub mod scoped;
 pub mod segment_sql;
 pub mod segments;
 pub mod sql;
+pub mod statistics;
 pub mod tenants;
 pub mod users;
 

@@ -20,6 +20,8 @@ use crate::tenancy::TenantCtx;
 
 /// Rows per transaction.
 pub const BATCH_ROWS: usize = 500;
+/// Batches between refreshes of the planner's statistics (see `store::statistics`).
+const STATISTICS_EVERY: usize = 100;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -88,6 +90,11 @@ pub async fn run(
         }
         let last = batch.len() < BATCH_ROWS;
         write_batch(state, ctx, job, id, mode, &columns, batch).await?;
+        // Early and then every so often, while the tables grow fastest relative to their size.
+        let batches = row_number as usize / BATCH_ROWS;
+        if batches == 4 || batches % STATISTICS_EVERY == 0 {
+            state.store.refresh_crm_statistics().await?;
+        }
         if last {
             return Ok(());
         }
