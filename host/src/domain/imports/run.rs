@@ -92,7 +92,7 @@ pub async fn run(
         write_batch(state, ctx, job, id, mode, &columns, batch).await?;
         // Early and then every so often, while the tables grow fastest relative to their size.
         let batches = row_number as usize / BATCH_ROWS;
-        if batches == 4 || batches % STATISTICS_EVERY == 0 {
+        if batches == 4 || (batches > 0 && batches.is_multiple_of(STATISTICS_EVERY)) {
             state.store.refresh_crm_statistics().await?;
         }
         if last {
