@@ -57,11 +57,24 @@ pub async fn serve(
         tracing::info!(%addr, "listening");
     }
     let workers = Workers::start(state.clone());
+    let pruning = tokio::spawn(prune_rate_limits(state.clone()));
     let served = Server::new_with_acceptor(acceptor)
         .run_with_graceful_shutdown(build(state), shutdown, Some(Duration::from_secs(30)))
         .await;
+    pruning.abort();
     workers.stop().await;
     served
+}
+
+/// Rate limiters keep state per key (every email and address that tried to log in); keys back
+/// under their limit are dropped now and then so that state stays bounded.
+async fn prune_rate_limits(state: Arc<AppState>) {
+    let mut every = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        every.tick().await;
+        state.api_limiter.shrink();
+        state.login_limiter.shrink();
+    }
 }
 
 /// Resolves on SIGTERM or ctrl-c.

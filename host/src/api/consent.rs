@@ -126,14 +126,8 @@ impl ConsentApi {
         body: Json<SuppressionIn>,
     ) -> ApiResult<Created<SuppressionOut>> {
         let ctx = auth.0.require(&state, SUPPRESSIONS_WRITE).await?;
-        let address = consent::suppress(&state, &ctx, &body.channel, &body.address, &body.reason).await?;
-        let out = SuppressionOut {
-            channel: body.channel.0.clone(),
-            address,
-            reason: body.reason.0.clone(),
-            created_at: OffsetDateTime::now_utc(),
-        };
-        Ok(Created::Created(Json(out)))
+        let row = consent::suppress(&state, &ctx, &body.channel, &body.address, &body.reason).await?;
+        Ok(Created::Created(Json(row.into())))
     }
 
     /// Lift a suppression.

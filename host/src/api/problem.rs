@@ -102,10 +102,6 @@ impl ApiError {
     pub fn not_found() -> Self {
         ApiError::NotFound(Json(Problem::new(404, "no such resource")))
     }
-
-    pub fn invalid(field: &str, message: &str) -> Self {
-        DomainError::invalid(field, message).into()
-    }
 }
 
 impl From<DomainError> for ApiError {

@@ -77,7 +77,9 @@ pub async fn insert_field_values(tx: &mut Conn, ctx: &TenantCtx, rows: &[FieldVa
 }
 
 /// `(customer id, tag)`.
-pub async fn insert_tags(tx: &mut Conn, ctx: &TenantCtx, rows: &[(String, String)]) -> Result<()> {
+/// Returns how many were new (existing pairs are skipped).
+pub async fn insert_tags(tx: &mut Conn, ctx: &TenantCtx, rows: &[(String, String)]) -> Result<u64> {
+    let mut added = 0;
     for chunk in rows.chunks(CHUNK) {
         let mut sql = Sql::new("INSERT INTO customer_tags (tenant_id, customer_id, tag) VALUES ");
         for (i, (customer, tag)) in chunk.iter().enumerate() {
@@ -90,9 +92,9 @@ pub async fn insert_tags(tx: &mut Conn, ctx: &TenantCtx, rows: &[(String, String
                 .push(")");
         }
         sql.push(" ON CONFLICT (customer_id, tag) DO NOTHING");
-        sql.execute(tx).await?;
+        added += sql.execute(tx).await?.rows_affected();
     }
-    Ok(())
+    Ok(added)
 }
 
 /// `(event id, type, JSON data)` into the outbox.

@@ -64,19 +64,26 @@ pub struct SuppressionRow {
     pub created_at: i64,
 }
 
-pub async fn suppress(tx: &mut Conn, ctx: &TenantCtx, channel: &str, address: &str, reason: &str) -> Result<()> {
-    sqlx::query(
+/// Adds (or re-reasons) a suppression; returns it as stored, first creation time included.
+pub async fn suppress(
+    tx: &mut Conn,
+    ctx: &TenantCtx,
+    channel: &str,
+    address: &str,
+    reason: &str,
+) -> Result<SuppressionRow> {
+    Ok(sqlx::query_as(
         "INSERT INTO suppressions (tenant_id, channel, address, reason, created_at) VALUES ($1, $2, $3, $4, $5) \
-         ON CONFLICT (tenant_id, channel, address) DO UPDATE SET reason = excluded.reason",
+         ON CONFLICT (tenant_id, channel, address) DO UPDATE SET reason = excluded.reason \
+         RETURNING channel, address, reason, created_at",
     )
     .bind(ctx.tenant_id.as_str())
     .bind(channel)
     .bind(address)
     .bind(reason)
     .bind(now_ms())
-    .execute(&mut *tx)
-    .await?;
-    Ok(())
+    .fetch_one(&mut *tx)
+    .await?)
 }
 
 pub async fn unsuppress(tx: &mut Conn, ctx: &TenantCtx, channel: &str, address: &str) -> Result<bool> {
@@ -87,17 +94,6 @@ pub async fn unsuppress(tx: &mut Conn, ctx: &TenantCtx, channel: &str, address: 
         .execute(&mut *tx)
         .await?;
     Ok(done.rows_affected() > 0)
-}
-
-pub async fn is_suppressed(tx: &mut Conn, ctx: &TenantCtx, channel: &str, address: &str) -> Result<bool> {
-    let n: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM suppressions WHERE tenant_id = $1 AND channel = $2 AND address = $3")
-            .bind(ctx.tenant_id.as_str())
-            .bind(channel)
-            .bind(address)
-            .fetch_one(&mut *tx)
-            .await?;
-    Ok(n > 0)
 }
 
 pub async fn suppressions(

@@ -6,21 +6,10 @@ use super::sql::Sql;
 use super::{Conn, Result};
 use crate::tenancy::TenantCtx;
 
+/// Adds tags to one customer; returns how many it did not already have.
 pub async fn add(tx: &mut Conn, ctx: &TenantCtx, customer_id: &str, tags: &[String]) -> Result<u64> {
-    let mut added = 0;
-    for tag in tags {
-        added += sqlx::query(
-            "INSERT INTO customer_tags (tenant_id, customer_id, tag) VALUES ($1, $2, $3) \
-             ON CONFLICT (customer_id, tag) DO NOTHING",
-        )
-        .bind(ctx.tenant_id.as_str())
-        .bind(customer_id)
-        .bind(tag)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-    }
-    Ok(added)
+    let rows: Vec<(String, String)> = tags.iter().map(|t| (customer_id.to_owned(), t.clone())).collect();
+    super::bulk::insert_tags(tx, ctx, &rows).await
 }
 
 pub async fn remove(tx: &mut Conn, ctx: &TenantCtx, customer_id: &str, tags: &[String]) -> Result<u64> {

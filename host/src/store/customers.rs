@@ -1,6 +1,8 @@
 //! Customers and their custom field values and tags.
 
-use sqlx::FromRow;
+use sqlx::any::AnyArguments;
+use sqlx::query::Query;
+use sqlx::{Any, FromRow};
 
 use super::scoped::{self, Table};
 use super::sql::Sql;
@@ -80,50 +82,49 @@ fn unique_field(e: sqlx::Error) -> StoreError {
     StoreError::Db(e)
 }
 
+/// Binds `$1` tenant, `$2` id, `$3`..`$11` the written fields and the columns derived from them,
+/// `$12` the time: the shared parameter list of `insert` and `update`.
+fn bind_written<'q>(
+    q: Query<'q, Any, AnyArguments<'q>>,
+    ctx: &'q TenantCtx,
+    id: &'q CustomerId,
+    f: &'q Fields,
+) -> Query<'q, Any, AnyArguments<'q>> {
+    q.bind(ctx.tenant_id.as_str())
+        .bind(id.as_str())
+        .bind(f.email.as_deref())
+        .bind(f.phone.as_deref())
+        .bind(f.first_name.as_deref())
+        .bind(f.last_name.as_deref())
+        .bind(f.locale.as_deref())
+        .bind(f.timezone.as_deref())
+        .bind(f.external_id.as_deref())
+        .bind(f.sort_name())
+        .bind(f.search_text())
+        .bind(now_ms())
+}
+
 pub async fn insert(tx: &mut Conn, ctx: &TenantCtx, id: &CustomerId, f: &Fields) -> Result<CustomerRow> {
-    let now = now_ms();
-    sqlx::query(
-        "INSERT INTO customers (id, tenant_id, email, phone, first_name, last_name, locale, timezone, external_id, \
+    let q = sqlx::query(
+        "INSERT INTO customers (tenant_id, id, email, phone, first_name, last_name, locale, timezone, external_id, \
          sort_name, search_text, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)",
-    )
-    .bind(id.as_str())
-    .bind(ctx.tenant_id.as_str())
-    .bind(f.email.as_deref())
-    .bind(f.phone.as_deref())
-    .bind(f.first_name.as_deref())
-    .bind(f.last_name.as_deref())
-    .bind(f.locale.as_deref())
-    .bind(f.timezone.as_deref())
-    .bind(f.external_id.as_deref())
-    .bind(f.sort_name())
-    .bind(f.search_text())
-    .bind(now)
-    .execute(&mut *tx)
-    .await
-    .map_err(unique_field)?;
+    );
+    bind_written(q, ctx, id, f)
+        .execute(&mut *tx)
+        .await
+        .map_err(unique_field)?;
     get(tx, ctx, id).await
 }
 
 pub async fn update(tx: &mut Conn, ctx: &TenantCtx, id: &CustomerId, f: &Fields) -> Result<CustomerRow> {
-    let done = sqlx::query(
+    let q = sqlx::query(
         "UPDATE customers SET email = $3, phone = $4, first_name = $5, last_name = $6, locale = $7, timezone = $8, \
          external_id = $9, sort_name = $10, search_text = $11, updated_at = $12 WHERE tenant_id = $1 AND id = $2",
-    )
-    .bind(ctx.tenant_id.as_str())
-    .bind(id.as_str())
-    .bind(f.email.as_deref())
-    .bind(f.phone.as_deref())
-    .bind(f.first_name.as_deref())
-    .bind(f.last_name.as_deref())
-    .bind(f.locale.as_deref())
-    .bind(f.timezone.as_deref())
-    .bind(f.external_id.as_deref())
-    .bind(f.sort_name())
-    .bind(f.search_text())
-    .bind(now_ms())
-    .execute(&mut *tx)
-    .await
-    .map_err(unique_field)?;
+    );
+    let done = bind_written(q, ctx, id, f)
+        .execute(&mut *tx)
+        .await
+        .map_err(unique_field)?;
     if done.rows_affected() == 0 {
         return Err(StoreError::NotFound);
     }

@@ -43,18 +43,12 @@ pub async fn create_many_in(
         };
         let fields = merged(None, &checked.input);
         let ids = identifiers(&fields);
-        if let Some(field) = ids
-            .iter()
-            .enumerate()
-            .find_map(|(i, v)| v.filter(|v| seen[i].contains(*v)).map(|_| NAMES[i]))
-        {
+        if let Some(field) = clash(&ids, &seen) {
             results.push((n, Err(conflict(field))));
             continue;
         }
-        for (i, v) in ids.iter().enumerate() {
-            if let Some(v) = v {
-                seen[i].insert((*v).to_owned());
-            }
+        for (set, v) in seen.iter_mut().zip(ids) {
+            set.extend(v.map(str::to_owned));
         }
         valid.push((n, checked, fields));
     }
@@ -63,10 +57,8 @@ pub async fn create_many_in(
     let taken = store::bulk::existing_identifiers(tx, ctx, &lists[0], &lists[1], &lists[2]).await?;
     let mut taken_sets: [HashSet<String>; 3] = Default::default();
     for (email, phone, ext) in taken {
-        for (i, v) in [email, phone, ext].into_iter().enumerate() {
-            if let Some(v) = v {
-                taken_sets[i].insert(v);
-            }
+        for (set, v) in taken_sets.iter_mut().zip([email, phone, ext]) {
+            set.extend(v);
         }
     }
 
@@ -76,12 +68,7 @@ pub async fn create_many_in(
     let mut tags = Vec::new();
     let mut events = Vec::new();
     for (n, checked, fields) in valid {
-        let ids = identifiers(&fields);
-        if let Some(field) = ids
-            .iter()
-            .enumerate()
-            .find_map(|(i, v)| v.filter(|v| taken_sets[i].contains(*v)).map(|_| NAMES[i]))
-        {
+        if let Some(field) = clash(&identifiers(&fields), &taken_sets) {
             results.push((n, Err(conflict(field))));
             continue;
         }
@@ -135,6 +122,13 @@ pub async fn create_many_in(
 }
 
 const NAMES: [&str; 3] = ["email", "phone", "external_id"];
+
+/// The first identifier already in its set, by name.
+fn clash(ids: &[Option<&str>; 3], sets: &[HashSet<String>; 3]) -> Option<&'static str> {
+    (0..3)
+        .find(|i| ids[*i].is_some_and(|v| sets[*i].contains(v)))
+        .map(|i| NAMES[i])
+}
 
 fn identifiers(f: &Fields) -> [Option<&str>; 3] {
     [f.email.as_deref(), f.phone.as_deref(), f.external_id.as_deref()]

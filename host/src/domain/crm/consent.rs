@@ -71,12 +71,18 @@ fn address(channel: &str, raw: &str) -> Result<String> {
     }
 }
 
-pub async fn suppress(state: &AppState, ctx: &TenantCtx, channel_raw: &str, raw: &str, reason: &str) -> Result<String> {
+pub async fn suppress(
+    state: &AppState,
+    ctx: &TenantCtx,
+    channel_raw: &str,
+    raw: &str,
+    reason: &str,
+) -> Result<SuppressionRow> {
     let channel = channel("channel", channel_raw)?;
     let addr = address(channel, raw)?;
     let reason = validate::name("reason", reason, 200)?;
     let mut tx = state.store.tenant_tx(ctx).await?;
-    store::consents::suppress(&mut tx, ctx, channel, &addr, &reason).await?;
+    let row = store::consents::suppress(&mut tx, ctx, channel, &addr, &reason).await?;
     audit::record(
         &mut tx,
         ctx,
@@ -86,7 +92,7 @@ pub async fn suppress(state: &AppState, ctx: &TenantCtx, channel_raw: &str, raw:
     )
     .await?;
     tx.commit().await?;
-    Ok(addr)
+    Ok(row)
 }
 
 pub async fn unsuppress(state: &AppState, ctx: &TenantCtx, channel_raw: &str, raw: &str) -> Result<()> {
@@ -118,28 +124,4 @@ pub async fn suppressions(
     let rows = store::consents::suppressions(&mut read, ctx, after, crate::domain::page_limit(limit)).await?;
     read.commit().await?;
     Ok(rows)
-}
-
-/// Whether a channel may send to `address`: not suppressed, and the customer (when known) has
-/// not unsubscribed. Every sending channel calls this.
-pub async fn may_contact(
-    tx: &mut Conn,
-    ctx: &TenantCtx,
-    channel_name: &str,
-    address: &str,
-    customer: Option<&CustomerId>,
-) -> Result<bool> {
-    if store::consents::is_suppressed(tx, ctx, channel_name, address).await? {
-        return Ok(false);
-    }
-    if let Some(id) = customer {
-        let states = store::consents::of_customers(tx, ctx, &[id.as_str()]).await?;
-        if states
-            .iter()
-            .any(|c| c.channel == channel_name && c.status == "unsubscribed")
-        {
-            return Ok(false);
-        }
-    }
-    Ok(true)
 }

@@ -88,14 +88,14 @@ pub fn rfc3339<S: serde::Serializer>(ms: &i64, s: S) -> std::result::Result<S::O
 }
 
 /// Normalises and validates identifiers and names, reporting every bad field at once.
-fn normalise(input: CustomerInput) -> Result<(CustomerInput, Vec<FieldError>)> {
+fn normalise(input: CustomerInput) -> (CustomerInput, Vec<FieldError>) {
     let mut errors = Vec::new();
     let mut check = |p: Patch<String>, f: &dyn Fn(&str) -> Result<String>| match p {
         Patch::Set(raw) if raw.trim().is_empty() => Patch::Clear,
         Patch::Set(raw) => match f(&raw) {
             Ok(v) => Patch::Set(v),
             Err(e) => {
-                errors.extend(validate::errors_of::<()>(&Err(e)));
+                errors.extend(validate::errors_of::<String>(&Err(e)));
                 Patch::Keep
             }
         },
@@ -112,7 +112,7 @@ fn normalise(input: CustomerInput) -> Result<(CustomerInput, Vec<FieldError>)> {
         custom_fields: input.custom_fields,
         tags: input.tags,
     };
-    Ok((out, errors))
+    (out, errors)
 }
 
 pub(super) fn merged(current: Option<&CustomerRow>, input: &CustomerInput) -> Fields {
@@ -147,7 +147,7 @@ pub(super) struct Checked {
 }
 
 pub(super) fn check(defs: &HashMap<String, Definition>, input: CustomerInput) -> Result<Checked> {
-    let (input, mut errors) = normalise(input)?;
+    let (input, mut errors) = normalise(input);
     let fields_to_write = match input
         .custom_fields
         .as_ref()
@@ -323,7 +323,7 @@ pub async fn upsert_in(
     defs: &HashMap<String, Definition>,
     input: CustomerInput,
 ) -> Result<Upserted> {
-    let (normal, errors) = normalise(input.clone())?;
+    let (normal, errors) = normalise(input.clone());
     if !errors.is_empty() {
         return Err(DomainError::Invalid(errors));
     }

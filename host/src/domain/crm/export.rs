@@ -23,10 +23,13 @@ const STANDARD: [&str; 8] = [
     "external_id",
 ];
 
-fn csv_row(record: &[String]) -> Result<Bytes> {
-    let mut w = csv::Writer::from_writer(Vec::with_capacity(256));
-    w.write_record(record)
-        .map_err(|e| DomainError::invalid("export", e.to_string()))?;
+/// CSV records, written by one writer per chunk (a writer per row was measurable in exports).
+fn csv_chunk<R: AsRef<[String]>>(records: impl IntoIterator<Item = R>) -> Result<Bytes> {
+    let mut w = csv::Writer::from_writer(Vec::with_capacity(64 * 1024));
+    for record in records {
+        w.write_record(record.as_ref())
+            .map_err(|e| DomainError::invalid("export", e.to_string()))?;
+    }
     let bytes = w
         .into_inner()
         .map_err(|e| DomainError::invalid("export", e.to_string()))?;
@@ -92,7 +95,7 @@ pub async fn start(
     header.push("tags".into());
     header.extend(keys.iter().map(|k| format!("custom_fields.{k}")));
     header.extend(["created_at".to_owned(), "updated_at".to_owned()]);
-    tx.send(csv_row(&header)?).await.map_err(|_| DomainError::NotFound)?;
+    tx.send(csv_chunk([header])?).await.map_err(|_| DomainError::NotFound)?;
     tokio::spawn(async move {
         if let Err(e) = pump(&state, &ctx, query, &keys, &tx).await {
             // The response has started: the truncated body is all the client can be told.
@@ -116,11 +119,8 @@ async fn pump(
         let full = rows.len() as i64 == query.limit;
         let page = customers::hydrate(&mut read, ctx, rows.into_iter().map(|r| r.row).collect()).await?;
         read.commit().await?;
-        let mut chunk = Vec::with_capacity(page.len() * 128);
-        for c in &page {
-            chunk.extend_from_slice(&csv_row(&row(c, keys))?);
-        }
-        if out.send(Bytes::from(chunk)).await.is_err() {
+        let chunk = csv_chunk(page.iter().map(|c| row(c, keys)))?;
+        if out.send(chunk).await.is_err() {
             return Ok(()); // the client went away
         }
         match (full, last) {
