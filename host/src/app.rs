@@ -9,7 +9,11 @@ use poem::middleware::{AddData, CatchPanic};
 use poem::web::Html;
 use poem::{Endpoint, EndpointExt, IntoEndpoint, Route, Server};
 
+use tokio::sync::watch;
+
 use crate::api;
+use crate::domain::relay;
+use crate::domain::webhooks::dispatch;
 use crate::http::{body_limit, idempotency, json_errors, problem_errors, request_id};
 use crate::jobs::Workers;
 use crate::state::AppState;
@@ -58,10 +62,15 @@ pub async fn serve(
     }
     let workers = Workers::start(state.clone());
     let pruning = tokio::spawn(prune_rate_limits(state.clone()));
+    let (stop_outbox, outbox_stopped) = watch::channel(false);
+    let relay = tokio::spawn(relay::run(state.clone(), outbox_stopped.clone()));
+    let dispatcher = tokio::spawn(dispatch::run(state.clone(), outbox_stopped));
     let served = Server::new_with_acceptor(acceptor)
         .run_with_graceful_shutdown(build(state), shutdown, Some(Duration::from_secs(30)))
         .await;
     pruning.abort();
+    let _ = stop_outbox.send(true);
+    let _ = tokio::join!(relay, dispatcher);
     workers.stop().await;
     served
 }

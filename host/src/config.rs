@@ -8,6 +8,9 @@ use figment::Figment;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
+use crate::domain::webhooks::schedule::RetrySchedule;
+use crate::egress::NetList;
+
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(default)]
 pub struct Config {
@@ -57,6 +60,24 @@ pub struct Config {
     pub job_backoff_base_ms: u64,
     /// Attempts before a failing job is dead-lettered.
     pub job_max_attempts: u32,
+    /// Networks outgoing webhooks may reach although the SSRF guard refuses them (private,
+    /// loopback…): comma-separated CIDRs, e.g. `127.0.0.1/32`.
+    pub webhooks_allow_nets: NetList,
+    /// Delays before each delivery attempt (the first is usually `0s`), comma-separated
+    /// durations; jittered. A delivery fails after the last one.
+    pub webhooks_retry_schedule: RetrySchedule,
+    /// Whether endpoint URLs may use plain `http` (otherwise `https` only).
+    pub webhooks_allow_http: bool,
+    /// Longest wait for one delivery attempt, connection included, in milliseconds.
+    pub webhooks_timeout_ms: u64,
+    /// An endpoint failing without a single success for this long is disabled, in seconds.
+    pub webhooks_disable_after_secs: u64,
+    /// How long a rotated-out endpoint secret still signs deliveries, in seconds.
+    pub webhooks_secret_grace_secs: u64,
+    /// Delivery attempts in flight at once in this process (0 runs no dispatcher).
+    pub webhooks_max_in_flight: usize,
+    /// How often the outbox relay and the dispatcher look for work when idle, in milliseconds.
+    pub webhooks_poll_ms: u64,
 }
 
 impl Default for Config {
@@ -84,6 +105,14 @@ impl Default for Config {
             job_lease_ms: 60_000,
             job_backoff_base_ms: 1_000,
             job_max_attempts: 5,
+            webhooks_allow_nets: NetList::default(),
+            webhooks_retry_schedule: RetrySchedule::default(),
+            webhooks_allow_http: false,
+            webhooks_timeout_ms: 15_000,
+            webhooks_disable_after_secs: 5 * 24 * 3600,
+            webhooks_secret_grace_secs: 24 * 3600,
+            webhooks_max_in_flight: 512,
+            webhooks_poll_ms: 50,
         }
     }
 }

@@ -78,6 +78,12 @@ define_id!(/// A CSV import.
     ImportId, "imp");
 define_id!(/// A background job.
     JobId, "job");
+define_id!(/// A webhook endpoint.
+    WebhookEndpointId, "wep");
+define_id!(/// A webhook delivery: one event to one endpoint.
+    WebhookDeliveryId, "wdl");
+define_id!(/// One attempt of a webhook delivery.
+    WebhookAttemptId, "wat");
 define_id!(/// A refresh token; its family id is the id of the first token in the chain.
     RefreshTokenId, "rtk");
 

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod domain;
+pub mod egress;
 pub mod http;
 pub mod ids;
 pub mod jobs;

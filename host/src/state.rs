@@ -12,6 +12,7 @@ use crate::auth::rate_limit::Limiter;
 use crate::config::Config;
 use crate::domain::imports;
 use crate::domain::profiles::Profiles;
+use crate::domain::webhooks::Webhooks;
 use crate::jobs::Queue;
 use crate::store::{Store, StoreError};
 
@@ -28,6 +29,8 @@ pub struct AppState {
     pub login_limiter: Limiter,
     /// The job queue's handlers and local wake-ups; workers run in `app::serve`.
     pub jobs: Queue,
+    /// Outgoing webhooks: the guarded HTTP client and the dispatcher's wake-ups.
+    pub webhooks: Webhooks,
 }
 
 impl AppState {
@@ -51,6 +54,8 @@ impl AppState {
             api_limiter: Limiter::per_second(config.rate_limit_per_second, config.rate_limit_burst),
             login_limiter: Limiter::per_minute(config.login_attempts_per_minute),
             jobs: Queue::new(config.job_max_attempts).with(imports::JOB_KIND, imports::run_job),
+            // Building the client fails only when the TLS backend cannot start: a broken install.
+            webhooks: Webhooks::new(&config).expect("the webhook HTTP client builds"),
             store,
             config,
         }))

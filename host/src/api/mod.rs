@@ -7,6 +7,7 @@ pub mod auth;
 pub mod consent;
 pub mod custom_fields;
 pub mod customers;
+pub mod event_types;
 pub mod events;
 pub mod gdpr;
 pub mod imports;
@@ -24,6 +25,8 @@ pub mod tags;
 pub mod tenant;
 pub mod text;
 pub mod users;
+pub mod webhook_deliveries;
+pub mod webhooks;
 
 use poem_openapi::{OpenApiService, Tags};
 
@@ -59,10 +62,12 @@ pub enum Tag {
     Imports,
     /// Background jobs and their dead letters.
     Jobs,
+    /// Outgoing webhooks: endpoints, the event catalog, the delivery log and replays.
+    Webhooks,
 }
 
 /// Tuples of APIs are themselves APIs; grouped by area so each stays within `Default`'s arity.
-pub type Apis = (PlatformApis, CrmApis);
+pub type Apis = (PlatformApis, CrmApis, WebhookApis);
 
 pub type PlatformApis = (
     service::ServiceApi,
@@ -89,9 +94,16 @@ pub type CrmApis = (
     imports::ImportsApi,
 );
 
+pub type WebhookApis = (
+    webhooks::WebhooksApi,
+    webhook_deliveries::WebhookDeliveriesApi,
+    event_types::EventTypesApi,
+);
+
 /// The OpenAPI service; `switchboard openapi` prints its spec, which is checked in.
-pub fn service(public_url: &str) -> OpenApiService<Apis, ()> {
+pub fn service(public_url: &str) -> OpenApiService<Apis, event_types::EventWebhooks> {
     OpenApiService::new(Apis::default(), "Switchboard", env!("CARGO_PKG_VERSION"))
+        .webhooks::<event_types::EventWebhooks>()
         .description("The Switchboard customer-engagement platform API. Errors are RFC 9457 problem+json.")
         .server(public_url)
 }

@@ -49,6 +49,8 @@ permissions! {
     IMPORTS_WRITE = ("imports", "write"): "Import customers from CSV and read import reports.";
     SUPPRESSIONS_WRITE = ("suppressions", "write"): "Change the suppression list.";
     DOMAIN_EVENTS_READ = ("domain_events", "read"): "Read the domain-event outbox.";
+    WEBHOOKS_READ = ("webhooks", "read"): "Read webhook endpoints (with their secrets) and the delivery log.";
+    WEBHOOKS_WRITE = ("webhooks", "write"): "Create, change and delete webhook endpoints; rotate secrets; replay and test deliveries.";
 }
 
 pub fn parse(s: &str) -> Option<Permission> {

@@ -8,11 +8,13 @@ pub mod invitations;
 pub mod outbox;
 pub mod principal;
 pub mod profiles;
+pub mod relay;
 pub mod roles;
 pub mod sessions;
 pub mod tenants;
 pub mod users;
 pub mod validate;
+pub mod webhooks;
 
 use std::time::Duration;
 

@@ -14,6 +14,7 @@ pub const CUSTOMER_DELETED: &str = "customer.deleted";
 pub const CUSTOMER_TAGGED: &str = "customer.tagged";
 pub const CONSENT_CHANGED: &str = "consent.changed";
 pub const EVENT_TRACKED: &str = "event.tracked";
+pub const WEBHOOK_ENDPOINT_DISABLED: &str = "webhook_endpoint.disabled";
 
 /// Every event type, with what it means.
 pub const EVENT_TYPES: &[(&str, &str)] = &[
@@ -32,6 +33,10 @@ pub const EVENT_TYPES: &[(&str, &str)] = &[
         "A consent status changed; data is `{customer_id, channel, status, source, keyword}`.",
     ),
     (EVENT_TRACKED, "A custom event was tracked; data is the event."),
+    (
+        WEBHOOK_ENDPOINT_DISABLED,
+        "A webhook endpoint was disabled after failing continuously; data is `{endpoint_id, url, reason, failing_since}`.",
+    ),
 ];
 
 /// Writes an event into the outbox of the context's tenant.

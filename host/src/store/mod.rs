@@ -30,6 +30,9 @@ pub mod sql;
 pub mod statistics;
 pub mod tenants;
 pub mod users;
+pub mod webhook_attempts;
+pub mod webhook_deliveries;
+pub mod webhook_endpoints;
 
 use std::ops::{Deref, DerefMut};
 use std::str::FromStr;

@@ -2,7 +2,8 @@
 
 use sqlx::FromRow;
 
-use super::{Conn, Result};
+use super::sql::Sql;
+use super::{dialect, Backend, Conn, Result};
 use crate::ids::{DomainEventId, PrefixedId};
 use crate::tenancy::TenantCtx;
 
@@ -71,5 +72,29 @@ pub async fn redact(tx: &mut Conn, ctx: &TenantCtx, ids: &[String], data: &str) 
             .execute(&mut *tx)
             .await?;
     }
+    Ok(())
+}
+
+/// Takes up to `limit` outbox rows of any tenant that are not relayed yet, oldest first. On
+/// PostgreSQL rows another relay holds are skipped, so several hosts relay side by side.
+pub async fn unrelayed(tx: &mut Conn, backend: Backend, limit: i64) -> Result<Vec<DomainEventRow>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT id, tenant_id, event_type, data, occurred_at FROM domain_events WHERE relayed_at IS NULL \
+         ORDER BY occurred_at LIMIT $1{}",
+        dialect::claim_lock(backend)
+    ))
+    .bind(limit)
+    .fetch_all(&mut *tx)
+    .await?)
+}
+
+/// Marks rows relayed, in the transaction that handed them to every consumer.
+pub async fn mark_relayed(tx: &mut Conn, ids: &[&str], now: i64) -> Result<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let mut sql = Sql::new("UPDATE domain_events SET relayed_at = ");
+    sql.bind(now).push(" WHERE id IN ").bind_list(ids.iter().copied());
+    sql.execute(tx).await?;
     Ok(())
 }

@@ -1,0 +1,68 @@
+//! The outbox relay: hands every domain event, once, to each consumer (webhooks; plugins next).
+//!
+//! Rows are found by a "not yet relayed" mark rather than a cursor: transactions commit out of
+//! id and time order, so a cursor can pass a row that commits later; a mark cannot miss it. A
+//! batch is claimed (SKIP LOCKED on PostgreSQL, so hosts relay side by side), given to every
+//! sink and marked in one transaction: a crash before the commit relays it again, never loses
+//! it, and a sink never sees half a batch.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
+use tokio::sync::watch;
+
+use super::Result;
+use crate::state::AppState;
+use crate::store::outbox::{self, DomainEventRow};
+use crate::store::{now_ms, Conn};
+
+/// A consumer of relayed events: writes what it needs in the relay's transaction.
+pub type Sink = for<'a> fn(&'a AppState, &'a mut Conn, &'a [DomainEventRow]) -> BoxFuture<'a, Result<()>>;
+
+/// Every consumer, by name.
+pub const SINKS: &[(&str, Sink)] = &[("webhooks", super::webhooks::fanout::sink)];
+
+/// Events relayed per transaction.
+const BATCH: i64 = 500;
+
+/// Relays until `stopped` turns true.
+pub async fn run(state: Arc<AppState>, mut stopped: watch::Receiver<bool>) {
+    let poll = Duration::from_millis(state.config.webhooks_poll_ms.max(1));
+    while !*stopped.borrow() {
+        match relay_batch(&state).await {
+            Ok(n) if n as i64 == BATCH => continue,
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "relaying domain events failed"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(poll) => {}
+            _ = stopped.changed() => {}
+        }
+    }
+}
+
+/// Relays one batch; returns its size.
+pub async fn relay_batch(state: &AppState) -> Result<usize> {
+    // Looking first on a plain connection keeps an idle SQLite from taking its write lock at
+    // every poll.
+    let mut read = state.store.system_read().await?;
+    let waiting = outbox::unrelayed(&mut read, state.store.backend(), 1).await?;
+    read.commit().await?;
+    if waiting.is_empty() {
+        return Ok(0);
+    }
+    let mut tx = state.store.system_tx().await?;
+    let events = outbox::unrelayed(&mut tx, state.store.backend(), BATCH).await?;
+    for (name, sink) in SINKS {
+        if let Err(e) = sink(state, &mut tx, &events).await {
+            tracing::error!(sink = name, error = %e, "a relay consumer failed; the batch will be retried");
+            return Err(e);
+        }
+    }
+    let ids: Vec<&str> = events.iter().map(|e| e.id.as_str()).collect();
+    outbox::mark_relayed(&mut tx, &ids, now_ms()).await?;
+    tx.commit().await?;
+    state.webhooks.wake();
+    Ok(events.len())
+}

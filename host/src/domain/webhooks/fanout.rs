@@ -1,0 +1,65 @@
+//! The outbox relay's webhook consumer: each relayed event becomes one delivery per enabled
+//! endpoint of its tenant whose filter matches, written in the relay's transaction (so an event
+//! is marked relayed exactly when its deliveries exist).
+
+use std::collections::BTreeMap;
+
+use futures_util::future::BoxFuture;
+use futures_util::FutureExt;
+
+use super::endpoints::stored;
+use super::{envelope, filter};
+use crate::domain::Result;
+use crate::ids::{PrefixedId, TenantId, WebhookDeliveryId};
+use crate::state::AppState;
+use crate::store::outbox::DomainEventRow;
+use crate::store::webhook_deliveries::NewDelivery;
+use crate::store::{self, now_ms, Conn};
+use crate::tenancy::{Actor, TenantCtx};
+
+/// The relay sink (see [`crate::domain::relay`]).
+pub fn sink<'a>(state: &'a AppState, tx: &'a mut Conn, events: &'a [DomainEventRow]) -> BoxFuture<'a, Result<()>> {
+    async move { fan_out(state, tx, events).await }.boxed()
+}
+
+async fn fan_out(state: &AppState, tx: &mut Conn, events: &[DomainEventRow]) -> Result<()> {
+    let mut by_tenant: BTreeMap<&str, Vec<&DomainEventRow>> = BTreeMap::new();
+    for e in events {
+        by_tenant.entry(e.tenant_id.as_str()).or_default().push(e);
+    }
+    let max_attempts = state.config.webhooks_retry_schedule.attempts() as i32;
+    let mut queued = 0;
+    for (tenant, events) in by_tenant {
+        let ctx = TenantCtx::new(TenantId::from_raw(tenant.to_owned()), Actor::System, None);
+        let endpoints = store::webhook_endpoints::enabled(tx, &ctx).await?;
+        if endpoints.is_empty() {
+            continue;
+        }
+        let filters = endpoints
+            .iter()
+            .map(|e| stored::<Vec<String>>(&e.event_types))
+            .collect::<Result<Vec<_>>>()?;
+        let mut rows = Vec::new();
+        for event in events {
+            let mut body = None;
+            for (endpoint, patterns) in endpoints.iter().zip(&filters) {
+                if filter::matches(patterns, &event.event_type) {
+                    rows.push(NewDelivery {
+                        id: WebhookDeliveryId::generate(),
+                        endpoint_id: endpoint.id.clone(),
+                        event_id: event.id.clone(),
+                        event_type: event.event_type.clone(),
+                        payload: body.get_or_insert_with(|| envelope::of_row(event)).clone(),
+                        max_attempts,
+                    });
+                }
+            }
+        }
+        store::webhook_deliveries::insert_many(tx, &ctx, &rows, now_ms()).await?;
+        queued += rows.len();
+    }
+    if queued > 0 {
+        tracing::debug!(queued, "webhook deliveries queued");
+    }
+    Ok(())
+}

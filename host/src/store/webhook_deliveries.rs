@@ -1,0 +1,217 @@
+//! Webhook deliveries: one row per (event, endpoint), and the delivery queue itself. A pending
+//! row is due at `next_attempt_at`; claiming it pushes `next_attempt_at` out by a lease, so a
+//! dispatcher that dies mid-attempt leaves a row that is simply due again later.
+
+use sqlx::FromRow;
+
+use super::sql::{Arg, Sql};
+use super::{dialect, Backend, Conn, Result, StoreError};
+use crate::ids::{WebhookDeliveryId, WebhookEndpointId};
+use crate::tenancy::TenantCtx;
+
+#[derive(Debug, Clone, FromRow)]
+pub struct DeliveryRow {
+    pub id: String,
+    pub tenant_id: String,
+    pub endpoint_id: String,
+    pub event_id: String,
+    pub event_type: String,
+    pub payload: String,
+    pub status: String,
+    pub attempts: i32,
+    pub max_attempts: i32,
+    pub next_attempt_at: Option<i64>,
+    pub last_status_code: Option<i32>,
+    pub last_error: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+const COLUMNS: &str = "id, tenant_id, endpoint_id, event_id, event_type, payload, status, attempts, max_attempts, \
+                       next_attempt_at, last_status_code, last_error, created_at, updated_at";
+
+pub const PENDING: &str = "pending";
+pub const SUCCEEDED: &str = "succeeded";
+pub const FAILED: &str = "failed";
+
+pub struct NewDelivery {
+    pub id: WebhookDeliveryId,
+    pub endpoint_id: String,
+    pub event_id: String,
+    pub event_type: String,
+    pub payload: String,
+    pub max_attempts: i32,
+}
+
+/// Rows per INSERT statement: SQLite allows 32,766 bound values, PostgreSQL 65,535.
+const INSERT_CHUNK: usize = 500;
+
+/// Queues deliveries of the context's tenant, due at `due`.
+pub async fn insert_many(tx: &mut Conn, ctx: &TenantCtx, rows: &[NewDelivery], due: i64) -> Result<()> {
+    for chunk in rows.chunks(INSERT_CHUNK) {
+        let mut sql = Sql::new(
+            "INSERT INTO webhook_deliveries (id, tenant_id, endpoint_id, event_id, event_type, payload, status, \
+             attempts, max_attempts, next_attempt_at, created_at, updated_at) VALUES ",
+        );
+        for (i, r) in chunk.iter().enumerate() {
+            if i > 0 {
+                sql.push(", ");
+            }
+            let values: [Arg; 12] = [
+                r.id.as_str().into(),
+                ctx.tenant_id.as_str().into(),
+                r.endpoint_id.as_str().into(),
+                r.event_id.as_str().into(),
+                r.event_type.as_str().into(),
+                r.payload.as_str().into(),
+                PENDING.into(),
+                0i64.into(),
+                i64::from(r.max_attempts).into(),
+                due.into(),
+                due.into(),
+                due.into(),
+            ];
+            sql.bind_list(values);
+        }
+        sql.execute(tx).await?;
+    }
+    Ok(())
+}
+
+/// Takes up to `limit` due deliveries of any tenant, counting the attempt and leasing each
+/// until `now + lease_ms`.
+pub async fn claim(tx: &mut Conn, backend: Backend, now: i64, lease_ms: i64, limit: i64) -> Result<Vec<DeliveryRow>> {
+    Ok(sqlx::query_as(&format!(
+        "UPDATE webhook_deliveries SET attempts = attempts + 1, next_attempt_at = $1, updated_at = $2 \
+         WHERE id IN (SELECT id FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= $2 \
+         ORDER BY next_attempt_at LIMIT $3{}) RETURNING {COLUMNS}",
+        dialect::claim_lock(backend)
+    ))
+    .bind(now + lease_ms)
+    .bind(now)
+    .bind(limit)
+    .fetch_all(&mut *tx)
+    .await?)
+}
+
+/// How an attempt left its delivery.
+pub enum Settle<'a> {
+    Succeeded { code: i32 },
+    Retry { at: i64, code: Option<i32>, error: &'a str },
+    Failed { code: Option<i32>, error: &'a str },
+    /// Not attempted (the endpoint's rate or concurrency limit): due again at `at`, attempt
+    /// not counted.
+    Deferred { at: i64 },
+}
+
+/// Records the end of attempt `attempt`; ignored when the lease was lost and the delivery was
+/// claimed again (its attempt count moved on). Returns whether it applied.
+pub async fn settle(conn: &mut Conn, id: &str, attempt: i32, outcome: Settle<'_>, now: i64) -> Result<bool> {
+    let (status, at, code, error, back) = match outcome {
+        Settle::Succeeded { code } => (SUCCEEDED, None, Some(code), None, 0),
+        Settle::Retry { at, code, error } => (PENDING, Some(at), code, Some(error), 0),
+        Settle::Failed { code, error } => (FAILED, None, code, Some(error), 0),
+        Settle::Deferred { at } => (PENDING, Some(at), None, None, 1),
+    };
+    let done = sqlx::query(
+        "UPDATE webhook_deliveries SET status = $3, next_attempt_at = $4, \
+         last_status_code = COALESCE($5, last_status_code), last_error = CASE WHEN $3 = 'succeeded' THEN NULL \
+         ELSE COALESCE($6, last_error) END, attempts = attempts - $7, updated_at = $8 \
+         WHERE id = $1 AND attempts = $2 AND status = 'pending'",
+    )
+    .bind(id)
+    .bind(attempt)
+    .bind(status)
+    .bind(at)
+    .bind(code)
+    .bind(error)
+    .bind(back)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Marks many first-try successes with one status code at once: the common case, one
+/// statement per batch.
+pub async fn succeeded_many(conn: &mut Conn, ids: &[&str], attempt: i32, code: i32, now: i64) -> Result<u64> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let mut sql = Sql::new("UPDATE webhook_deliveries SET status = 'succeeded', next_attempt_at = NULL, last_error = NULL, ");
+    sql.push("last_status_code = ").bind(i64::from(code));
+    sql.push(", updated_at = ").bind(now);
+    sql.push(" WHERE status = 'pending' AND attempts = ").bind(i64::from(attempt));
+    sql.push(" AND id IN ").bind_list(ids.iter().copied());
+    Ok(sql.execute(conn).await?.rows_affected())
+}
+
+/// Filters of the delivery log.
+#[derive(Debug, Default)]
+pub struct Filter<'a> {
+    pub status: Option<&'a str>,
+    pub event_type: Option<&'a str>,
+    pub after: Option<&'a str>,
+    pub limit: i64,
+}
+
+/// An endpoint's deliveries, newest first.
+pub async fn list(tx: &mut Conn, ctx: &TenantCtx, endpoint: &WebhookEndpointId, f: &Filter<'_>) -> Result<Vec<DeliveryRow>> {
+    let mut sql = Sql::new(&format!("SELECT {COLUMNS} FROM webhook_deliveries WHERE tenant_id = "));
+    sql.bind(ctx.tenant_id.as_str()).push(" AND endpoint_id = ").bind(endpoint.as_str());
+    if let Some(after) = f.after {
+        sql.push(" AND id < ").bind(after);
+    }
+    if let Some(status) = f.status {
+        sql.push(" AND status = ").bind(status);
+    }
+    if let Some(event_type) = f.event_type {
+        sql.push(" AND event_type = ").bind(event_type);
+    }
+    sql.push(" ORDER BY id DESC LIMIT ").bind(f.limit);
+    Ok(sql.fetch_all(tx).await?)
+}
+
+pub async fn get(tx: &mut Conn, ctx: &TenantCtx, endpoint: &WebhookEndpointId, id: &WebhookDeliveryId) -> Result<DeliveryRow> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM webhook_deliveries WHERE tenant_id = $1 AND endpoint_id = $2 AND id = $3"
+    ))
+    .bind(ctx.tenant_id.as_str())
+    .bind(endpoint.as_str())
+    .bind(id.as_str())
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or(StoreError::NotFound)
+}
+
+/// Queues one more attempt of a finished delivery, due at `now`; a pending one is left alone.
+/// Returns whether it was queued.
+pub async fn retry(tx: &mut Conn, ctx: &TenantCtx, endpoint: &WebhookEndpointId, id: &WebhookDeliveryId, now: i64) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE webhook_deliveries SET status = 'pending', max_attempts = attempts + 1, next_attempt_at = $4, \
+         updated_at = $4 WHERE tenant_id = $1 AND endpoint_id = $2 AND id = $3 AND status <> 'pending'",
+    )
+    .bind(ctx.tenant_id.as_str())
+    .bind(endpoint.as_str())
+    .bind(id.as_str())
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Queues one more attempt of every failed delivery of the endpoint created since `since`.
+/// Returns how many.
+pub async fn retry_failed_since(tx: &mut Conn, ctx: &TenantCtx, endpoint: &WebhookEndpointId, since: i64, now: i64) -> Result<u64> {
+    let done = sqlx::query(
+        "UPDATE webhook_deliveries SET status = 'pending', max_attempts = attempts + 1, next_attempt_at = $4, \
+         updated_at = $4 WHERE tenant_id = $1 AND endpoint_id = $2 AND status = 'failed' AND created_at >= $3",
+    )
+    .bind(ctx.tenant_id.as_str())
+    .bind(endpoint.as_str())
+    .bind(since)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    Ok(done.rows_affected())
+}
