@@ -30,6 +30,7 @@ pub mod sql;
 pub mod statistics;
 pub mod tenants;
 pub mod users;
+pub mod webhook_receipts;
 
 use std::ops::{Deref, DerefMut};
 use std::str::FromStr;
