@@ -61,7 +61,7 @@ pub async fn serve(
         tracing::info!(%addr, "listening");
     }
     let workers = Workers::start(state.clone());
-    let pruning = tokio::spawn(prune_rate_limits(state.clone()));
+    let pruning = tokio::spawn(housekeeping(state.clone()));
     let (stop_outbox, outbox_stopped) = watch::channel(false);
     let relay = tokio::spawn(relay::run(state.clone(), outbox_stopped.clone()));
     let dispatcher = tokio::spawn(dispatch::run(state.clone(), outbox_stopped));
@@ -75,14 +75,22 @@ pub async fn serve(
     served
 }
 
-/// Rate limiters keep state per key (every email and address that tried to log in); keys back
-/// under their limit are dropped now and then so that state stays bounded.
-async fn prune_rate_limits(state: Arc<AppState>) {
+/// Bounded state stays bounded. Rate limiters keep state per key (every email and address that
+/// tried to log in): keys back under their limit are dropped every minute. Webhook receipts past
+/// their retention are deleted every hour.
+async fn housekeeping(state: Arc<AppState>) {
+    const RECEIPTS_EVERY: u64 = 60;
     let mut every = tokio::time::interval(Duration::from_secs(60));
-    loop {
+    for minute in 0u64.. {
         every.tick().await;
         state.api_limiter.shrink();
         state.login_limiter.shrink();
+        if minute % RECEIPTS_EVERY == 0 {
+            match crate::signatures::receipts::prune(&state.store).await {
+                Ok(n) => tracing::debug!(pruned = n, "webhook receipts pruned"),
+                Err(error) => tracing::warn!(%error, "pruning webhook receipts failed"),
+            }
+        }
     }
 }
 

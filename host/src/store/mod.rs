@@ -33,6 +33,7 @@ pub mod users;
 pub mod webhook_attempts;
 pub mod webhook_deliveries;
 pub mod webhook_endpoints;
+pub mod webhook_receipts;
 
 use std::ops::{Deref, DerefMut};
 use std::str::FromStr;

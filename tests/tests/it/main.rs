@@ -18,3 +18,4 @@ mod roles;
 mod segments;
 mod service;
 mod signup;
+mod webhook_receipts;
