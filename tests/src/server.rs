@@ -115,6 +115,27 @@ impl TestServer {
             .expect("background jobs did not get there within 30 s")
     }
 
+    /// Like [`TestServer::until_jobs`], for webhook deliveries: `check` runs now and after
+    /// every batch of attempts the dispatcher records. Panics after 30 s.
+    pub async fn until_webhooks<T, F, Fut>(&self, mut check: F) -> T
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Option<T>>,
+    {
+        let mut settled = self.state.webhooks.settled();
+        let wait = async {
+            loop {
+                if let Some(v) = check().await {
+                    return v;
+                }
+                settled.changed().await.expect("dispatcher alive");
+            }
+        };
+        tokio::time::timeout(std::time::Duration::from_secs(30), wait)
+            .await
+            .expect("webhook deliveries did not get there within 30 s")
+    }
+
     /// Stops accepting connections and waits for in-flight requests.
     pub async fn stop(mut self) {
         if let Some(tx) = self.shutdown.take() {

@@ -4,9 +4,9 @@
 
 use std::sync::Arc;
 
+use poem::http::Method;
 use poem::web::Data;
 use poem_openapi::payload::Json;
-use poem::http::Method;
 use poem_openapi::registry::{MetaOperation, MetaRequest, MetaWebhook, Registry};
 use poem_openapi::types::{ParseFromJSON, ToJSON, Type};
 use poem_openapi::{ApiExtractor, ApiResponse, Object, OpenApi, Tags, Webhook};
@@ -231,7 +231,10 @@ mod tests {
             let schema = schema_for(t).unwrap_or_else(|| panic!("{t} has no schema"));
             let root = schema["$ref"].as_str().unwrap().trim_start_matches("#/$defs/");
             assert!(schema["$defs"][root]["properties"]["data"].is_object(), "{t}: {schema}");
-            assert!(spec["webhooks"][t]["post"].is_object(), "{t} is missing from the spec's webhooks");
+            assert!(
+                spec["webhooks"][t]["post"].is_object(),
+                "{t} is missing from the spec's webhooks"
+            );
         }
         let in_spec = spec["webhooks"].as_object().unwrap().len();
         assert_eq!(in_spec, catalog().count(), "the spec lists a webhook the catalog lacks");

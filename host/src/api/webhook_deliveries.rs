@@ -244,8 +244,15 @@ impl WebhookDeliveriesApi {
     ) -> ApiResult<Json<WebhookAttemptList>> {
         let ctx = auth.0.require(&state, WEBHOOKS_READ).await?;
         let delivery = delivery_id.0.as_deref().map(self::delivery_id).transpose()?;
-        let rows =
-            deliveries::attempts(&state, &ctx, &endpoint_id(&id)?, delivery.as_ref(), after.0.as_deref(), limit.0).await?;
+        let rows = deliveries::attempts(
+            &state,
+            &ctx,
+            &endpoint_id(&id)?,
+            delivery.as_ref(),
+            after.0.as_deref(),
+            limit.0,
+        )
+        .await?;
         let (data, next_cursor) = page(rows, limit.0, |a| &a.id);
         Ok(Json(WebhookAttemptList { data, next_cursor }))
     }

@@ -137,7 +137,11 @@ pub struct WebhooksApi;
 #[OpenApi(tag = "Tag::Webhooks")]
 impl WebhooksApi {
     /// Register a webhook endpoint; the answer shows its signing secret.
-    #[oai(path = "/v1/webhook-endpoints", method = "post", operation_id = "createWebhookEndpoint")]
+    #[oai(
+        path = "/v1/webhook-endpoints",
+        method = "post",
+        operation_id = "createWebhookEndpoint"
+    )]
     async fn create(
         &self,
         state: Data<&Arc<AppState>>,
@@ -154,11 +158,17 @@ impl WebhooksApi {
             rate_limit: b.rate_limit,
             enabled: b.enabled,
         };
-        Ok(Created::Created(Json(endpoints::create(&state, &ctx, input).await?.into())))
+        Ok(Created::Created(Json(
+            endpoints::create(&state, &ctx, input).await?.into(),
+        )))
     }
 
     /// List webhook endpoints, oldest first.
-    #[oai(path = "/v1/webhook-endpoints", method = "get", operation_id = "listWebhookEndpoints")]
+    #[oai(
+        path = "/v1/webhook-endpoints",
+        method = "get",
+        operation_id = "listWebhookEndpoints"
+    )]
     async fn list(
         &self,
         state: Data<&Arc<AppState>>,
@@ -175,7 +185,11 @@ impl WebhooksApi {
     }
 
     /// Get a webhook endpoint.
-    #[oai(path = "/v1/webhook-endpoints/:id", method = "get", operation_id = "getWebhookEndpoint")]
+    #[oai(
+        path = "/v1/webhook-endpoints/:id",
+        method = "get",
+        operation_id = "getWebhookEndpoint"
+    )]
     async fn get(
         &self,
         state: Data<&Arc<AppState>>,
@@ -187,7 +201,11 @@ impl WebhooksApi {
     }
 
     /// Change a webhook endpoint.
-    #[oai(path = "/v1/webhook-endpoints/:id", method = "patch", operation_id = "updateWebhookEndpoint")]
+    #[oai(
+        path = "/v1/webhook-endpoints/:id",
+        method = "patch",
+        operation_id = "updateWebhookEndpoint"
+    )]
     async fn update(
         &self,
         state: Data<&Arc<AppState>>,
@@ -213,11 +231,17 @@ impl WebhooksApi {
             },
             enabled: b.enabled,
         };
-        Ok(Json(endpoints::update(&state, &ctx, &endpoint_id(&id)?, patch).await?.into()))
+        Ok(Json(
+            endpoints::update(&state, &ctx, &endpoint_id(&id)?, patch).await?.into(),
+        ))
     }
 
     /// Delete a webhook endpoint and its delivery log.
-    #[oai(path = "/v1/webhook-endpoints/:id", method = "delete", operation_id = "deleteWebhookEndpoint")]
+    #[oai(
+        path = "/v1/webhook-endpoints/:id",
+        method = "delete",
+        operation_id = "deleteWebhookEndpoint"
+    )]
     async fn delete(&self, state: Data<&Arc<AppState>>, auth: BearerAuth, id: Path<String>) -> ApiResult<NoContent> {
         let ctx = auth.0.require(&state, WEBHOOKS_WRITE).await?;
         endpoints::delete(&state, &ctx, &endpoint_id(&id)?).await?;
@@ -238,11 +262,17 @@ impl WebhooksApi {
         id: Path<String>,
     ) -> ApiResult<Json<WebhookEndpointOut>> {
         let ctx = auth.0.require(&state, WEBHOOKS_WRITE).await?;
-        Ok(Json(endpoints::rotate_secret(&state, &ctx, &endpoint_id(&id)?).await?.into()))
+        Ok(Json(
+            endpoints::rotate_secret(&state, &ctx, &endpoint_id(&id)?).await?.into(),
+        ))
     }
 
     /// Send a sample `webhook.test` event to this endpoint (whatever its filter), once.
-    #[oai(path = "/v1/webhook-endpoints/:id/test", method = "post", operation_id = "testWebhookEndpoint")]
+    #[oai(
+        path = "/v1/webhook-endpoints/:id/test",
+        method = "post",
+        operation_id = "testWebhookEndpoint"
+    )]
     async fn test(&self, state: Data<&Arc<AppState>>, auth: BearerAuth, id: Path<String>) -> ApiResult<Queued> {
         let ctx = auth.0.require(&state, WEBHOOKS_WRITE).await?;
         let delivery = deliveries::send_test(&state, &ctx, &endpoint_id(&id)?).await?;

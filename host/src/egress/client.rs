@@ -69,7 +69,9 @@ impl Egress {
     pub async fn post(&self, url: &Url, headers: HeaderMap, body: Bytes) -> Result<Reply, EgressError> {
         if let Some(ip) = target::literal_ip(url) {
             if !self.policy.permits(ip) {
-                return Err(EgressError::Refused(format!("{ip} is not an address webhooks may reach")));
+                return Err(EgressError::Refused(format!(
+                    "{ip} is not an address webhooks may reach"
+                )));
             }
         }
         let exchange = async {

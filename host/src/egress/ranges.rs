@@ -12,9 +12,15 @@ use ipnet::{Ipv4Net, Ipv6Net};
 const V4_FORBIDDEN: &[(&str, &str)] = &[
     ("0.0.0.0/8", "this network / unspecified"),
     ("10.0.0.0/8", "private"),
-    ("100.64.0.0/10", "carrier-grade NAT (also Alibaba's metadata 100.100.100.200)"),
+    (
+        "100.64.0.0/10",
+        "carrier-grade NAT (also Alibaba's metadata 100.100.100.200)",
+    ),
     ("127.0.0.0/8", "loopback"),
-    ("169.254.0.0/16", "link-local (also the 169.254.169.254 metadata service)"),
+    (
+        "169.254.0.0/16",
+        "link-local (also the 169.254.169.254 metadata service)",
+    ),
     ("172.16.0.0/12", "private"),
     ("192.0.0.0/24", "IETF protocol assignments"),
     ("192.0.2.0/24", "documentation"),
@@ -77,7 +83,12 @@ pub fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
         return Some(last32());
     }
     if s[0] == 0x2002 {
-        return Some(Ipv4Addr::new((s[1] >> 8) as u8, s[1] as u8, (s[2] >> 8) as u8, s[2] as u8));
+        return Some(Ipv4Addr::new(
+            (s[1] >> 8) as u8,
+            s[1] as u8,
+            (s[2] >> 8) as u8,
+            s[2] as u8,
+        ));
     }
     None
 }

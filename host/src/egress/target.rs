@@ -84,7 +84,10 @@ mod tests {
         assert_eq!(checked("gopher://127.0.0.1:6379/"), Err(BadUrl::Scheme));
         assert_eq!(checked("https://user:pw@hooks.example.com/"), Err(BadUrl::Credentials));
         assert_eq!(checked("https://user@hooks.example.com/"), Err(BadUrl::Credentials));
-        assert_eq!(checked(&format!("https://x.example/{}", "a".repeat(3000))), Err(BadUrl::TooLong));
+        assert_eq!(
+            checked(&format!("https://x.example/{}", "a".repeat(3000))),
+            Err(BadUrl::TooLong)
+        );
         for private in [
             "https://127.0.0.1/",
             "https://10.0.0.1/",

@@ -91,7 +91,9 @@ pub async fn list(
     limit: i64,
 ) -> Result<Vec<AttemptRow>> {
     let mut sql = Sql::new(&format!("SELECT {COLUMNS} FROM webhook_attempts WHERE tenant_id = "));
-    sql.bind(ctx.tenant_id.as_str()).push(" AND endpoint_id = ").bind(endpoint.as_str());
+    sql.bind(ctx.tenant_id.as_str())
+        .push(" AND endpoint_id = ")
+        .bind(endpoint.as_str());
     if let Some(delivery) = delivery_id {
         sql.push(" AND delivery_id = ").bind(delivery);
     }

@@ -96,12 +96,23 @@ pub async fn claim(tx: &mut Conn, backend: Backend, now: i64, lease_ms: i64, lim
 
 /// How an attempt left its delivery.
 pub enum Settle<'a> {
-    Succeeded { code: i32 },
-    Retry { at: i64, code: Option<i32>, error: &'a str },
-    Failed { code: Option<i32>, error: &'a str },
+    Succeeded {
+        code: i32,
+    },
+    Retry {
+        at: i64,
+        code: Option<i32>,
+        error: &'a str,
+    },
+    Failed {
+        code: Option<i32>,
+        error: &'a str,
+    },
     /// Not attempted (the endpoint's rate or concurrency limit): due again at `at`, attempt
     /// not counted.
-    Deferred { at: i64 },
+    Deferred {
+        at: i64,
+    },
 }
 
 /// Records the end of attempt `attempt`; ignored when the lease was lost and the delivery was
@@ -138,10 +149,12 @@ pub async fn succeeded_many(conn: &mut Conn, ids: &[&str], attempt: i32, code: i
     if ids.is_empty() {
         return Ok(0);
     }
-    let mut sql = Sql::new("UPDATE webhook_deliveries SET status = 'succeeded', next_attempt_at = NULL, last_error = NULL, ");
+    let mut sql =
+        Sql::new("UPDATE webhook_deliveries SET status = 'succeeded', next_attempt_at = NULL, last_error = NULL, ");
     sql.push("last_status_code = ").bind(i64::from(code));
     sql.push(", updated_at = ").bind(now);
-    sql.push(" WHERE status = 'pending' AND attempts = ").bind(i64::from(attempt));
+    sql.push(" WHERE status = 'pending' AND attempts = ")
+        .bind(i64::from(attempt));
     sql.push(" AND id IN ").bind_list(ids.iter().copied());
     Ok(sql.execute(conn).await?.rows_affected())
 }
@@ -156,9 +169,16 @@ pub struct Filter<'a> {
 }
 
 /// An endpoint's deliveries, newest first.
-pub async fn list(tx: &mut Conn, ctx: &TenantCtx, endpoint: &WebhookEndpointId, f: &Filter<'_>) -> Result<Vec<DeliveryRow>> {
+pub async fn list(
+    tx: &mut Conn,
+    ctx: &TenantCtx,
+    endpoint: &WebhookEndpointId,
+    f: &Filter<'_>,
+) -> Result<Vec<DeliveryRow>> {
     let mut sql = Sql::new(&format!("SELECT {COLUMNS} FROM webhook_deliveries WHERE tenant_id = "));
-    sql.bind(ctx.tenant_id.as_str()).push(" AND endpoint_id = ").bind(endpoint.as_str());
+    sql.bind(ctx.tenant_id.as_str())
+        .push(" AND endpoint_id = ")
+        .bind(endpoint.as_str());
     if let Some(after) = f.after {
         sql.push(" AND id < ").bind(after);
     }
@@ -172,7 +192,12 @@ pub async fn list(tx: &mut Conn, ctx: &TenantCtx, endpoint: &WebhookEndpointId, 
     Ok(sql.fetch_all(tx).await?)
 }
 
-pub async fn get(tx: &mut Conn, ctx: &TenantCtx, endpoint: &WebhookEndpointId, id: &WebhookDeliveryId) -> Result<DeliveryRow> {
+pub async fn get(
+    tx: &mut Conn,
+    ctx: &TenantCtx,
+    endpoint: &WebhookEndpointId,
+    id: &WebhookDeliveryId,
+) -> Result<DeliveryRow> {
     sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM webhook_deliveries WHERE tenant_id = $1 AND endpoint_id = $2 AND id = $3"
     ))
@@ -186,7 +211,13 @@ pub async fn get(tx: &mut Conn, ctx: &TenantCtx, endpoint: &WebhookEndpointId, i
 
 /// Queues one more attempt of a finished delivery, due at `now`; a pending one is left alone.
 /// Returns whether it was queued.
-pub async fn retry(tx: &mut Conn, ctx: &TenantCtx, endpoint: &WebhookEndpointId, id: &WebhookDeliveryId, now: i64) -> Result<bool> {
+pub async fn retry(
+    tx: &mut Conn,
+    ctx: &TenantCtx,
+    endpoint: &WebhookEndpointId,
+    id: &WebhookDeliveryId,
+    now: i64,
+) -> Result<bool> {
     let done = sqlx::query(
         "UPDATE webhook_deliveries SET status = 'pending', max_attempts = attempts + 1, next_attempt_at = $4, \
          updated_at = $4 WHERE tenant_id = $1 AND endpoint_id = $2 AND id = $3 AND status <> 'pending'",
@@ -202,7 +233,13 @@ pub async fn retry(tx: &mut Conn, ctx: &TenantCtx, endpoint: &WebhookEndpointId,
 
 /// Queues one more attempt of every failed delivery of the endpoint created since `since`.
 /// Returns how many.
-pub async fn retry_failed_since(tx: &mut Conn, ctx: &TenantCtx, endpoint: &WebhookEndpointId, since: i64, now: i64) -> Result<u64> {
+pub async fn retry_failed_since(
+    tx: &mut Conn,
+    ctx: &TenantCtx,
+    endpoint: &WebhookEndpointId,
+    since: i64,
+    now: i64,
+) -> Result<u64> {
     let done = sqlx::query(
         "UPDATE webhook_deliveries SET status = 'pending', max_attempts = attempts + 1, next_attempt_at = $4, \
          updated_at = $4 WHERE tenant_id = $1 AND endpoint_id = $2 AND status = 'failed' AND created_at >= $3",

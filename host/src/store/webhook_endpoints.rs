@@ -49,7 +49,13 @@ pub struct Fields<'a> {
     pub disabled_reason: Option<&'a str>,
 }
 
-pub async fn insert(tx: &mut Conn, ctx: &TenantCtx, id: &WebhookEndpointId, f: &Fields<'_>, secret: &str) -> Result<EndpointRow> {
+pub async fn insert(
+    tx: &mut Conn,
+    ctx: &TenantCtx,
+    id: &WebhookEndpointId,
+    f: &Fields<'_>,
+    secret: &str,
+) -> Result<EndpointRow> {
     sqlx::query(
         "INSERT INTO webhook_endpoints (id, tenant_id, url, description, event_types, headers, rate_limit, secret, \
          disabled_at, disabled_reason, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)",
@@ -165,7 +171,8 @@ pub async fn by_ids(conn: &mut Conn, ids: &[&str]) -> Result<Vec<EndpointRow>> {
 /// endpoints that only failed start one (or continue it).
 pub async fn record_health(conn: &mut Conn, succeeded: &[&str], failed: &[&str], now: i64) -> Result<()> {
     if !succeeded.is_empty() {
-        let mut sql = Sql::new("UPDATE webhook_endpoints SET failing_since = NULL WHERE failing_since IS NOT NULL AND id IN ");
+        let mut sql =
+            Sql::new("UPDATE webhook_endpoints SET failing_since = NULL WHERE failing_since IS NOT NULL AND id IN ");
         sql.bind_list(succeeded.iter().copied());
         sql.execute(conn).await?;
     }

@@ -19,3 +19,4 @@ mod segments;
 mod service;
 mod signup;
 mod webhook_receipts;
+mod webhooks;

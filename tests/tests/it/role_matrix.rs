@@ -15,6 +15,8 @@ fn routes() -> Vec<Route> {
     let missing_user = "usr_00000000000070008000000000000000";
     let missing_customer = "cus_00000000000070008000000000000000";
     let missing_segment = "seg_00000000000070008000000000000000";
+    let missing_endpoint = "wep_00000000000070008000000000000000";
+    let missing_delivery = "wdl_00000000000070008000000000000000";
     let rules = json!({"field": "email", "op": "is_set"});
     let unique = || uuid::Uuid::now_v7().simple().to_string();
     vec![
@@ -157,6 +159,19 @@ fn routes() -> Vec<Route> {
         ("getImport", Method::GET, "/v1/imports/imp_00000000000070008000000000000000".into(), None, Some("imports:write")),
         ("getImportErrors", Method::GET, "/v1/imports/imp_00000000000070008000000000000000/errors".into(), None, Some("imports:write")),
         ("listJobs", Method::GET, "/v1/jobs".into(), None, Some("imports:write")),
+        ("createWebhookEndpoint", Method::POST, "/v1/webhook-endpoints".into(), Some(json!({"url": "https://hooks.example.com/in"})), Some("webhooks:write")),
+        ("listWebhookEndpoints", Method::GET, "/v1/webhook-endpoints".into(), None, Some("webhooks:read")),
+        ("getWebhookEndpoint", Method::GET, format!("/v1/webhook-endpoints/{missing_endpoint}"), None, Some("webhooks:read")),
+        ("updateWebhookEndpoint", Method::PATCH, format!("/v1/webhook-endpoints/{missing_endpoint}"), Some(json!({"description": "x"})), Some("webhooks:write")),
+        ("deleteWebhookEndpoint", Method::DELETE, format!("/v1/webhook-endpoints/{missing_endpoint}"), None, Some("webhooks:write")),
+        ("rotateWebhookEndpointSecret", Method::POST, format!("/v1/webhook-endpoints/{missing_endpoint}/rotate-secret"), Some(json!({})), Some("webhooks:write")),
+        ("testWebhookEndpoint", Method::POST, format!("/v1/webhook-endpoints/{missing_endpoint}/test"), Some(json!({})), Some("webhooks:write")),
+        ("listWebhookDeliveries", Method::GET, format!("/v1/webhook-endpoints/{missing_endpoint}/deliveries"), None, Some("webhooks:read")),
+        ("getWebhookDelivery", Method::GET, format!("/v1/webhook-endpoints/{missing_endpoint}/deliveries/{missing_delivery}"), None, Some("webhooks:read")),
+        ("retryWebhookDelivery", Method::POST, format!("/v1/webhook-endpoints/{missing_endpoint}/deliveries/{missing_delivery}/retry"), Some(json!({})), Some("webhooks:write")),
+        ("replayWebhookDeliveries", Method::POST, format!("/v1/webhook-endpoints/{missing_endpoint}/replay"), Some(json!({"since": "2020-01-01T00:00:00Z"})), Some("webhooks:write")),
+        ("listWebhookAttempts", Method::GET, format!("/v1/webhook-endpoints/{missing_endpoint}/attempts"), None, Some("webhooks:read")),
+        ("listEventTypes", Method::GET, "/v1/event-types".into(), None, Some("domain_events:read")),
         ("signup", Method::POST, "/v1/signup".into(), None, None),
         ("login", Method::POST, "/v1/auth/login".into(), None, None),
         ("refreshToken", Method::POST, "/v1/auth/refresh".into(), None, None),
@@ -202,6 +217,8 @@ fn expected(role: &str) -> HashSet<&'static str> {
         "audit_logs:read",
         "customers:erase",
         "domain_events:read",
+        "webhooks:read",
+        "webhooks:write",
     ];
     let admin = || basics.into_iter().chain(marketing).chain(admin_only);
     match role {

@@ -21,7 +21,12 @@ pub struct Query<'a> {
 }
 
 /// An endpoint's deliveries, newest first.
-pub async fn list(state: &AppState, ctx: &TenantCtx, endpoint: &WebhookEndpointId, q: Query<'_>) -> Result<Vec<DeliveryRow>> {
+pub async fn list(
+    state: &AppState,
+    ctx: &TenantCtx,
+    endpoint: &WebhookEndpointId,
+    q: Query<'_>,
+) -> Result<Vec<DeliveryRow>> {
     if q.status.is_some_and(|s| !STATUSES.contains(&s)) {
         return Err(DomainError::invalid("status", "must be pending, succeeded or failed"));
     }
@@ -38,7 +43,12 @@ pub async fn list(state: &AppState, ctx: &TenantCtx, endpoint: &WebhookEndpointI
     Ok(rows)
 }
 
-pub async fn get(state: &AppState, ctx: &TenantCtx, endpoint: &WebhookEndpointId, id: &WebhookDeliveryId) -> Result<DeliveryRow> {
+pub async fn get(
+    state: &AppState,
+    ctx: &TenantCtx,
+    endpoint: &WebhookEndpointId,
+    id: &WebhookDeliveryId,
+) -> Result<DeliveryRow> {
     let mut read = state.store.tenant_read(ctx).await?;
     let row = rows::get(&mut read, ctx, endpoint, id).await?;
     read.commit().await?;
@@ -64,7 +74,12 @@ pub async fn attempts(
 
 /// Sends a finished delivery once more, now. A delivery still pending is left as it is (409).
 #[tracing::instrument(skip_all, fields(tenant = %ctx.tenant_id))]
-pub async fn retry(state: &AppState, ctx: &TenantCtx, endpoint: &WebhookEndpointId, id: &WebhookDeliveryId) -> Result<DeliveryRow> {
+pub async fn retry(
+    state: &AppState,
+    ctx: &TenantCtx,
+    endpoint: &WebhookEndpointId,
+    id: &WebhookDeliveryId,
+) -> Result<DeliveryRow> {
     let mut tx = state.store.tenant_tx(ctx).await?;
     if !rows::retry(&mut tx, ctx, endpoint, id, now_ms()).await? {
         rows::get(&mut tx, ctx, endpoint, id).await?;
@@ -73,7 +88,14 @@ pub async fn retry(state: &AppState, ctx: &TenantCtx, endpoint: &WebhookEndpoint
             message: "the delivery is still pending".into(),
         });
     }
-    audit::record(&mut tx, ctx, "webhook_delivery.retried", "webhook_delivery", id.as_str()).await?;
+    audit::record(
+        &mut tx,
+        ctx,
+        "webhook_delivery.retried",
+        "webhook_delivery",
+        id.as_str(),
+    )
+    .await?;
     let row = rows::get(&mut tx, ctx, endpoint, id).await?;
     tx.commit().await?;
     state.webhooks.wake();
@@ -87,7 +109,14 @@ pub async fn replay_failed(state: &AppState, ctx: &TenantCtx, endpoint: &Webhook
     let mut tx = state.store.tenant_tx(ctx).await?;
     store::webhook_endpoints::get(&mut tx, ctx, endpoint).await?;
     let n = rows::retry_failed_since(&mut tx, ctx, endpoint, since, now_ms()).await?;
-    audit::record(&mut tx, ctx, "webhook_endpoint.replayed", "webhook_endpoint", endpoint.as_str()).await?;
+    audit::record(
+        &mut tx,
+        ctx,
+        "webhook_endpoint.replayed",
+        "webhook_endpoint",
+        endpoint.as_str(),
+    )
+    .await?;
     tx.commit().await?;
     state.webhooks.wake();
     Ok(n)

@@ -49,12 +49,22 @@ impl Target {
         let custom: std::collections::BTreeMap<String, String> = stored(&row.headers).unwrap_or_default();
         let headers = custom
             .iter()
-            .filter_map(|(k, v)| Some((HeaderName::from_bytes(k.as_bytes()).ok()?, HeaderValue::from_str(v).ok()?)))
+            .filter_map(|(k, v)| {
+                Some((
+                    HeaderName::from_bytes(k.as_bytes()).ok()?,
+                    HeaderValue::from_str(v).ok()?,
+                ))
+            })
             .collect();
         Self {
             id: row.id.clone(),
             url: Url::parse(&row.url).ok(),
-            keys: Keys::of(&row.secret, row.previous_secret.as_deref(), row.previous_secret_until, now),
+            keys: Keys::of(
+                &row.secret,
+                row.previous_secret.as_deref(),
+                row.previous_secret_until,
+                now,
+            ),
             headers,
             rate_limit: row.rate_limit.and_then(|n| u32::try_from(n).ok()),
             disabled: row.disabled_at.is_some(),
@@ -65,7 +75,10 @@ impl Target {
 /// What happened to one claimed delivery.
 enum Outcome {
     /// A request was made: the reply, or why none came.
-    Attempted { reply: Result<Reply, EgressError>, latency_ms: i64 },
+    Attempted {
+        reply: Result<Reply, EgressError>,
+        latency_ms: i64,
+    },
     /// Not attempted now (endpoint busy or over its rate): due again at `at`.
     Deferred { at: i64 },
     /// Not attempted ever: the endpoint is disabled or gone.
@@ -162,7 +175,11 @@ pub async fn run(state: Arc<AppState>, mut stopped: watch::Receiver<bool>) {
                     }
                 };
                 for delivery in batch {
-                    let permit = slots.clone().acquire_owned().await.expect("the semaphore is never closed");
+                    let permit = slots
+                        .clone()
+                        .acquire_owned()
+                        .await
+                        .expect("the semaphore is never closed");
                     let target = targets.get(&delivery.endpoint_id).cloned();
                     let (state, gates, done_tx) = (state.clone(), gates.clone(), done_tx.clone());
                     tokio::spawn(async move {
@@ -208,10 +225,20 @@ async fn targets_of(state: &AppState, batch: &[DeliveryRow]) -> Result<HashMap<S
         .collect())
 }
 
-async fn attempt(state: &AppState, gates: &Gates, cap: usize, delivery: DeliveryRow, target: Option<Arc<Target>>) -> Done {
+async fn attempt(
+    state: &AppState,
+    gates: &Gates,
+    cap: usize,
+    delivery: DeliveryRow,
+    target: Option<Arc<Target>>,
+) -> Done {
     let result = match &target {
-        None => Outcome::Dropped { reason: "endpoint deleted" },
-        Some(t) if t.disabled => Outcome::Dropped { reason: "endpoint disabled" },
+        None => Outcome::Dropped {
+            reason: "endpoint deleted",
+        },
+        Some(t) if t.disabled => Outcome::Dropped {
+            reason: "endpoint disabled",
+        },
         Some(t) => match gates.enter(t, cap) {
             Err(wait) => Outcome::Deferred {
                 at: now_ms() + wait.max(DEFER).as_millis() as i64,
@@ -236,7 +263,9 @@ async fn send(state: &AppState, target: &Target, delivery: &DeliveryRow) -> Outc
         Some(url) => {
             let body = Bytes::from(delivery.payload.clone());
             let timestamp = now_ms() / 1000;
-            let headers = target.keys.headers(&target.headers, &delivery.event_id, timestamp, &body);
+            let headers = target
+                .keys
+                .headers(&target.headers, &delivery.event_id, timestamp, &body);
             state.webhooks.egress.post(url, headers, body).await
         }
         None => Err(EgressError::Failed("the endpoint URL no longer parses".into())),
@@ -276,7 +305,10 @@ async fn settle(state: &AppState, batch: &[Done]) -> Result<(), crate::domain::D
                 continue;
             }
             Outcome::Dropped { reason } => {
-                let outcome = Settle::Failed { code: None, error: reason };
+                let outcome = Settle::Failed {
+                    code: None,
+                    error: reason,
+                };
                 rows::settle(&mut tx, &d.id, d.attempts, outcome, now).await?;
                 continue;
             }
@@ -303,7 +335,10 @@ async fn settle(state: &AppState, batch: &[Done]) -> Result<(), crate::domain::D
         });
         if succeeded {
             healthy.push(&d.endpoint_id);
-            successes.entry((d.attempts, code.unwrap_or(200))).or_default().push(&d.id);
+            successes
+                .entry((d.attempts, code.unwrap_or(200)))
+                .or_default()
+                .push(&d.id);
             continue;
         }
         failing.push(&d.endpoint_id);

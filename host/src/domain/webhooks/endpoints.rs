@@ -129,7 +129,10 @@ fn reserved(name: &HeaderName) -> bool {
 
 fn headers(raw: &BTreeMap<String, String>) -> Result<BTreeMap<String, String>> {
     if raw.len() > MAX_HEADERS {
-        return Err(DomainError::invalid("headers", format!("must have at most {MAX_HEADERS} entries")));
+        return Err(DomainError::invalid(
+            "headers",
+            format!("must have at most {MAX_HEADERS} entries"),
+        ));
     }
     let mut errors = Vec::new();
     let mut clean = BTreeMap::new();
@@ -137,10 +140,13 @@ fn headers(raw: &BTreeMap<String, String>) -> Result<BTreeMap<String, String>> {
         let field = format!("headers.{name}");
         match HeaderName::from_bytes(name.as_bytes()) {
             Err(_) => errors.push(FieldError::new(field, "is not a valid header name")),
-            Ok(n) if reserved(&n) => errors.push(FieldError::new(field, "is set by Switchboard and cannot be overridden")),
-            Ok(_) if value.len() > 1000 || HeaderValue::from_str(value).is_err() => {
-                errors.push(FieldError::new(field, "must be visible ASCII of at most 1000 characters"))
+            Ok(n) if reserved(&n) => {
+                errors.push(FieldError::new(field, "is set by Switchboard and cannot be overridden"))
             }
+            Ok(_) if value.len() > 1000 || HeaderValue::from_str(value).is_err() => errors.push(FieldError::new(
+                field,
+                "must be visible ASCII of at most 1000 characters",
+            )),
             Ok(n) => {
                 clean.insert(n.as_str().to_owned(), value.clone());
             }
@@ -157,7 +163,10 @@ fn rate_limit(n: u32) -> Result<u32> {
     if (1..=MAX_RATE_LIMIT).contains(&n) {
         Ok(n)
     } else {
-        Err(DomainError::invalid("rate_limit", format!("must be 1 to {MAX_RATE_LIMIT} per second")))
+        Err(DomainError::invalid(
+            "rate_limit",
+            format!("must be 1 to {MAX_RATE_LIMIT} per second"),
+        ))
     }
 }
 
@@ -219,7 +228,14 @@ pub async fn create(state: &AppState, ctx: &TenantCtx, input: EndpointInput) -> 
     let disabled = (!checked.enabled).then(now_ms);
     let fields = checked.fields(disabled, disabled.and(Some(DISABLED_BY_USER)));
     let row = store::webhook_endpoints::insert(&mut tx, ctx, &id, &fields, &Secret::generate().to_whsec()).await?;
-    audit::record(&mut tx, ctx, "webhook_endpoint.created", "webhook_endpoint", id.as_str()).await?;
+    audit::record(
+        &mut tx,
+        ctx,
+        "webhook_endpoint.created",
+        "webhook_endpoint",
+        id.as_str(),
+    )
+    .await?;
     tx.commit().await?;
     row.try_into()
 }
@@ -239,7 +255,12 @@ pub async fn list(state: &AppState, ctx: &TenantCtx, after: Option<&str>, limit:
 }
 
 #[tracing::instrument(skip_all, fields(tenant = %ctx.tenant_id))]
-pub async fn update(state: &AppState, ctx: &TenantCtx, id: &WebhookEndpointId, patch: EndpointPatch) -> Result<Endpoint> {
+pub async fn update(
+    state: &AppState,
+    ctx: &TenantCtx,
+    id: &WebhookEndpointId,
+    patch: EndpointPatch,
+) -> Result<Endpoint> {
     let mut tx = state.store.tenant_tx(ctx).await?;
     let current: Endpoint = store::webhook_endpoints::get(&mut tx, ctx, id).await?.try_into()?;
     let (was_disabled_at, was_reason) = (current.disabled_at, current.disabled_reason.clone());
@@ -261,7 +282,14 @@ pub async fn update(state: &AppState, ctx: &TenantCtx, id: &WebhookEndpointId, p
     };
     let fields = checked.fields(disabled_at, reason.as_deref());
     let row = store::webhook_endpoints::update(&mut tx, ctx, id, &fields).await?;
-    audit::record(&mut tx, ctx, "webhook_endpoint.updated", "webhook_endpoint", id.as_str()).await?;
+    audit::record(
+        &mut tx,
+        ctx,
+        "webhook_endpoint.updated",
+        "webhook_endpoint",
+        id.as_str(),
+    )
+    .await?;
     tx.commit().await?;
     row.try_into()
 }
@@ -269,7 +297,14 @@ pub async fn update(state: &AppState, ctx: &TenantCtx, id: &WebhookEndpointId, p
 pub async fn delete(state: &AppState, ctx: &TenantCtx, id: &WebhookEndpointId) -> Result<()> {
     let mut tx = state.store.tenant_tx(ctx).await?;
     store::webhook_endpoints::delete(&mut tx, ctx, id).await?;
-    audit::record(&mut tx, ctx, "webhook_endpoint.deleted", "webhook_endpoint", id.as_str()).await?;
+    audit::record(
+        &mut tx,
+        ctx,
+        "webhook_endpoint.deleted",
+        "webhook_endpoint",
+        id.as_str(),
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -282,7 +317,14 @@ pub async fn rotate_secret(state: &AppState, ctx: &TenantCtx, id: &WebhookEndpoi
     let mut tx = state.store.tenant_tx(ctx).await?;
     let secret = Secret::generate().to_whsec();
     let row = store::webhook_endpoints::rotate_secret(&mut tx, ctx, id, &secret, now_ms() + grace_ms).await?;
-    audit::record(&mut tx, ctx, "webhook_endpoint.secret_rotated", "webhook_endpoint", id.as_str()).await?;
+    audit::record(
+        &mut tx,
+        ctx,
+        "webhook_endpoint.secret_rotated",
+        "webhook_endpoint",
+        id.as_str(),
+    )
+    .await?;
     tx.commit().await?;
     row.try_into()
 }

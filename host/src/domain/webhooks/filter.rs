@@ -10,7 +10,10 @@ pub const MAX_PATTERNS: usize = 100;
 /// a 422 rather than an endpoint that silently never receives anything.
 pub fn validate(field: &str, patterns: &[String], catalog: &[&str]) -> Result<Vec<String>> {
     if patterns.len() > MAX_PATTERNS {
-        return Err(DomainError::invalid(field, format!("must list at most {MAX_PATTERNS} types")));
+        return Err(DomainError::invalid(
+            field,
+            format!("must list at most {MAX_PATTERNS} types"),
+        ));
     }
     let mut errors = Vec::new();
     let mut clean = Vec::new();
@@ -62,16 +65,25 @@ mod tests {
         assert!(!matches(&patterns(&["customer.*"]), "customers.created"));
         assert!(matches(&patterns(&["consent.changed"]), "consent.changed"));
         assert!(!matches(&patterns(&["consent.changed"]), "consent.changed.more"));
-        assert!(!matches(&patterns(&["customer*"]), "customer.created"), "a wildcard follows a dot");
+        assert!(
+            !matches(&patterns(&["customer*"]), "customer.created"),
+            "a wildcard follows a dot"
+        );
     }
 
     #[test]
     fn unknown_patterns_are_named() {
-        let ok = validate("event_types", &patterns(&["customer.*", " consent.changed", "customer.*"]), CATALOG);
+        let ok = validate(
+            "event_types",
+            &patterns(&["customer.*", " consent.changed", "customer.*"]),
+            CATALOG,
+        );
         assert_eq!(ok.unwrap(), patterns(&["customer.*", "consent.changed"]));
-        let Err(DomainError::Invalid(errors)) =
-            validate("event_types", &patterns(&["customer.created", "custmer.*", "order.placed"]), CATALOG)
-        else {
+        let Err(DomainError::Invalid(errors)) = validate(
+            "event_types",
+            &patterns(&["customer.created", "custmer.*", "order.placed"]),
+            CATALOG,
+        ) else {
             panic!("typos must be refused");
         };
         let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();

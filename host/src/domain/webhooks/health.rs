@@ -19,7 +19,11 @@ pub async fn record(state: &AppState, tx: &mut Conn, succeeded: &[&str], failed:
     let mut healthy = succeeded.to_vec();
     healthy.sort_unstable();
     healthy.dedup();
-    let mut failing: Vec<&str> = failed.iter().copied().filter(|id| healthy.binary_search(id).is_err()).collect();
+    let mut failing: Vec<&str> = failed
+        .iter()
+        .copied()
+        .filter(|id| healthy.binary_search(id).is_err())
+        .collect();
     failing.sort_unstable();
     failing.dedup();
     webhook_endpoints::record_health(tx, &healthy, &failing, now).await?;

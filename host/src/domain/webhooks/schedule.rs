@@ -60,7 +60,11 @@ impl From<RetrySchedule> for String {
 
 impl fmt::Display for RetrySchedule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let parts: Vec<String> = self.0.iter().map(|d| humantime::format_duration(*d).to_string()).collect();
+        let parts: Vec<String> = self
+            .0
+            .iter()
+            .map(|d| humantime::format_duration(*d).to_string())
+            .collect();
         f.write_str(&parts.join(","))
     }
 }
@@ -91,7 +95,10 @@ mod tests {
         assert_eq!(s.attempts(), 8);
         assert_eq!(s.delay_before(1), Some(Duration::ZERO));
         let second = s.delay_before(2).unwrap();
-        assert!((Duration::from_secs(4)..=Duration::from_secs(5)).contains(&second), "{second:?}");
+        assert!(
+            (Duration::from_secs(4)..=Duration::from_secs(5)).contains(&second),
+            "{second:?}"
+        );
         let last = s.delay_before(8).unwrap();
         assert!((Duration::from_secs(8 * 3600)..=Duration::from_secs(10 * 3600)).contains(&last));
         assert_eq!(s.delay_before(9), None);
@@ -105,6 +112,9 @@ mod tests {
         assert_eq!(s.to_string(), "1s,5s,5m");
         assert_eq!("10ms".parse::<RetrySchedule>().unwrap().to_string(), "10ms");
         assert!(matches!("".parse::<RetrySchedule>(), Err(BadSchedule::Empty)));
-        assert!(matches!("5 parsecs".parse::<RetrySchedule>(), Err(BadSchedule::Duration(_))));
+        assert!(matches!(
+            "5 parsecs".parse::<RetrySchedule>(),
+            Err(BadSchedule::Duration(_))
+        ));
     }
 }
