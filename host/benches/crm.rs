@@ -5,8 +5,10 @@
 //!     cargo bench -p switchboard-host --bench crm
 //!     BENCH_CUSTOMERS=100000 BENCH_BACKENDS=sqlite cargo bench -p switchboard-host --bench crm
 
+mod common;
+
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use serde_json::json;
 use switchboard::config::Config;
@@ -101,31 +103,10 @@ fn peak_rss_mb() -> f64 {
     kb / 1024.0
 }
 
-fn percentile(samples: &mut [Duration], p: f64) -> Duration {
-    samples.sort();
-    samples[((samples.len() - 1) as f64 * p) as usize]
-}
-
-async fn database_url(backend: &str) -> String {
-    let name = format!("sb_bench_{}", uuid::Uuid::now_v7().simple());
-    match backend {
-        "postgres" => {
-            use sqlx::{Connection, Executor};
-            let base = std::env::var("SWITCHBOARD_TEST_POSTGRES_URL").expect("SWITCHBOARD_TEST_POSTGRES_URL");
-            let mut conn = sqlx::PgConnection::connect(&base).await.expect("postgres");
-            conn.execute(format!("CREATE DATABASE {name}").as_str())
-                .await
-                .expect("create database");
-            format!("{}/{name}", base.rsplit_once('/').expect("url").0)
-        }
-        _ => format!("sqlite://{}", std::env::temp_dir().join(format!("{name}.db")).display()),
-    }
-}
-
 async fn run(backend: &str, n: usize) {
     let data_dir = std::env::temp_dir().join(format!("sb_bench_data_{}", uuid::Uuid::now_v7().simple()));
     let config = Config {
-        database_url: database_url(backend).await,
+        database_url: common::database_url(backend).await,
         data_dir: data_dir.clone(),
         max_import_bytes: 1 << 40,
         ..Config::default()
@@ -209,7 +190,7 @@ async fn run(backend: &str, n: usize) {
         matched = segments::count_rules(&state, &ctx, &rules).await.expect("count");
         samples.push(t.elapsed());
     }
-    let p50 = percentile(&mut samples, 0.5);
+    let p50 = common::percentile(&mut samples, 0.5);
     println!(
         "{backend:9} segment count    3 conditions (tag, custom field range, activity) -> {matched}: p50 {p50:.2?}"
     );
@@ -227,7 +208,10 @@ async fn run(backend: &str, n: usize) {
         samples.push(t.elapsed());
         assert!(!page.customers.is_empty());
     }
-    let (p50, p99) = (percentile(&mut samples, 0.5), percentile(&mut samples, 0.99));
+    let (p50, p99) = (
+        common::percentile(&mut samples, 0.5),
+        common::percentile(&mut samples, 0.99),
+    );
     println!("{backend:9} filtered list    first page (tag=vip, plan=pro, 50 rows): p50 {p50:.2?}, p99 {p99:.2?}");
 
     let t = Instant::now();
@@ -254,15 +238,7 @@ async fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1_000_000);
-    let backends = std::env::var("BENCH_BACKENDS").unwrap_or_else(|_| {
-        if std::env::var("SWITCHBOARD_TEST_POSTGRES_URL").is_ok() {
-            "sqlite postgres"
-        } else {
-            "sqlite"
-        }
-        .to_owned()
-    });
-    for backend in backends.split_whitespace() {
-        run(backend, n).await;
+    for backend in common::backends() {
+        run(&backend, n).await;
     }
 }

@@ -141,3 +141,33 @@ impl Config {
             .map_err(|e| ConfigError(Box::new(e)))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn webhook_settings_read_from_strings_as_env_vars_give_them() {
+        let config: Config = Figment::from(Serialized::defaults(Config::default()))
+            .merge(Toml::string(
+                "webhooks_allow_nets = \"127.0.0.1/32,10.0.0.0/8\"\nwebhooks_retry_schedule = \"1s, 5s, 5m\"",
+            ))
+            .extract()
+            .unwrap();
+        assert_eq!(config.webhooks_allow_nets.to_string(), "127.0.0.1/32,10.0.0.0/8");
+        assert_eq!(config.webhooks_retry_schedule.attempts(), 3);
+        // Environment values go through figment's own parsing first: lists stay strings.
+        std::env::set_var("SBTEST_WEBHOOKS_WEBHOOKS_ALLOW_NETS", "127.0.0.1/32,::1");
+        std::env::set_var("SBTEST_WEBHOOKS_WEBHOOKS_RETRY_SCHEDULE", "0s,10ms,2h");
+        let from_env: Config = Figment::from(Serialized::defaults(Config::default()))
+            .merge(Env::prefixed("SBTEST_WEBHOOKS_"))
+            .extract()
+            .unwrap();
+        assert_eq!(from_env.webhooks_allow_nets.to_string(), "127.0.0.1/32,::1/128");
+        assert_eq!(from_env.webhooks_retry_schedule.to_string(), "0s,10ms,2h");
+        let bad = Figment::from(Serialized::defaults(Config::default()))
+            .merge(Toml::string("webhooks_retry_schedule = \"soon\""))
+            .extract::<Config>();
+        assert!(bad.is_err());
+    }
+}

@@ -73,6 +73,14 @@ impl Session {
         }
     }
 
+    /// The same credential against another server (one sharing this one's database).
+    pub fn at_url(&self, base_url: &str) -> Session {
+        Session {
+            base_url: base_url.to_owned(),
+            ..self.clone()
+        }
+    }
+
     /// The same server with another bearer credential.
     pub fn with_token(&self, token: &str) -> Session {
         Session {

@@ -574,3 +574,44 @@ async fn the_event_catalog_lists_every_type_with_a_schema() {
     let spec = owner.get("/openapi.json").await;
     assert!(spec.body["webhooks"]["customer.created"]["post"]["requestBody"].is_object());
 }
+
+#[tokio::test]
+async fn a_dispatcher_dying_mid_attempt_costs_a_retry_never_the_delivery() {
+    let receiver = Receiver::start().await;
+    receiver.answer(Answer::Hang);
+    let slow = |c: &mut Config| {
+        webhook_config(c);
+        c.webhooks_timeout_ms = 2_000;
+    };
+    let first = TestServer::start_with(slow).await;
+    let database_url = first.state.config.database_url.clone();
+    let owner = first.signup("Crash").await;
+    let ep = endpoint(&owner, json!({"url": receiver.url("/in")})).await;
+    create_customer(&owner, "kim@example.com").await;
+    receiver.wait_for(1).await;
+    // The host stops while its attempt is in flight: nothing records the attempt's end.
+    first.stop().await;
+
+    receiver.answer(Answer::Status(200));
+    let second = TestServer::start_with(|c| {
+        slow(c);
+        c.database_url = database_url;
+    })
+    .await;
+    let owner = owner.at_url(&second.base_url);
+    let log = deliveries_when(&second, &owner, id(&ep), |d| {
+        d.len() == 1 && d[0]["status"] == "succeeded"
+    })
+    .await;
+    assert_eq!(
+        log[0]["attempts"], 2,
+        "the lost attempt counts, and one retry delivered it"
+    );
+    let got = receiver.received();
+    assert_eq!(got.len(), 2);
+    assert_eq!(
+        got[0].header("webhook-id"),
+        got[1].header("webhook-id"),
+        "the receiver can dedupe"
+    );
+}

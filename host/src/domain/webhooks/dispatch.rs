@@ -154,9 +154,9 @@ pub async fn run(state: Arc<AppState>, mut stopped: watch::Receiver<bool>) {
     let (done_tx, done_rx) = mpsc::channel::<Done>(SETTLE_BATCH * 2);
     let settler = tokio::spawn(settle_loop(state.clone(), done_rx));
     let poll = Duration::from_millis(state.config.webhooks_poll_ms.max(1));
-    // Long enough for an attempt to time out and be recorded, so a live dispatcher never loses
-    // its lease mid-attempt.
-    let lease_ms = 2 * state.config.webhooks_timeout_ms as i64 + 30_000;
+    // An attempt ends within the timeout; twice that plus a second leaves room to record it,
+    // so a live dispatcher keeps its lease while a dead one's deliveries are soon due again.
+    let lease_ms = 2 * state.config.webhooks_timeout_ms as i64 + 1_000;
     while !*stopped.borrow() {
         let free = slots.available_permits().min(CLAIM_BATCH);
         let claimed = if free == 0 {
@@ -364,4 +364,42 @@ async fn settle(state: &AppState, batch: &[Done]) -> Result<(), crate::domain::D
     health::record(state, &mut tx, &healthy, &failing, now).await?;
     tx.commit().await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target(rate_limit: Option<u32>) -> Target {
+        Target {
+            id: "wep_1".into(),
+            url: None,
+            keys: Keys(vec![]),
+            headers: HeaderMap::new(),
+            rate_limit,
+            disabled: false,
+        }
+    }
+
+    #[test]
+    fn an_endpoint_gets_at_most_its_share_of_slots() {
+        let gates = Gates::default();
+        let t = target(None);
+        assert!(gates.enter(&t, 2).is_ok());
+        assert!(gates.enter(&t, 2).is_ok());
+        assert_eq!(gates.enter(&t, 2), Err(DEFER));
+        gates.leave(&t.id);
+        assert!(gates.enter(&t, 2).is_ok());
+    }
+
+    #[test]
+    fn an_endpoint_over_its_rate_waits() {
+        let gates = Gates::default();
+        let t = target(Some(1));
+        assert!(gates.enter(&t, 10).is_ok());
+        let wait = gates.enter(&t, 10).unwrap_err();
+        assert!(wait > Duration::ZERO && wait <= Duration::from_secs(1), "{wait:?}");
+        // A new limit replaces the old one at once.
+        assert!(gates.enter(&target(Some(100)), 10).is_ok());
+    }
 }

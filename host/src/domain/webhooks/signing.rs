@@ -45,3 +45,49 @@ impl Keys {
         headers
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::signatures::standard_webhooks::{verify, Headers};
+
+    #[test]
+    fn the_previous_secret_signs_only_within_its_grace_period() {
+        let (new, old) = (Secret::generate(), Secret::generate());
+        let (new_s, old_s) = (new.to_whsec(), old.to_whsec());
+        let during = Keys::of(&new_s, Some(&old_s), Some(2_000), 1_000);
+        let after = Keys::of(&new_s, Some(&old_s), Some(2_000), 2_000);
+        assert_eq!(during.0.len(), 2);
+        assert_eq!(after.0.len(), 1);
+
+        let body = br#"{"type":"customer.created"}"#;
+        let headers = during.headers(&HeaderMap::new(), "dev_1", 1_700_000_000, body);
+        let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+        let signed = Headers::from_lookup(get).unwrap();
+        assert_eq!(signed.id, "dev_1");
+        assert_eq!(get("content-type"), Some("application/json"));
+        assert!(
+            verify(std::slice::from_ref(&old), &signed, body, 1_700_000_000).is_ok(),
+            "the old key verifies"
+        );
+        assert!(
+            verify(std::slice::from_ref(&new), &signed, body, 1_700_000_000).is_ok(),
+            "the new key verifies"
+        );
+        assert!(
+            verify(&[new], &signed, b"{}", 1_700_000_000).is_err(),
+            "another body does not"
+        );
+    }
+
+    #[test]
+    fn custom_headers_cannot_replace_the_signature() {
+        let keys = Keys::of(&Secret::generate().to_whsec(), None, None, 0);
+        let mut custom = HeaderMap::new();
+        custom.insert("webhook-signature", HeaderValue::from_static("v1,forged"));
+        custom.insert("x-team", HeaderValue::from_static("crm"));
+        let headers = keys.headers(&custom, "dev_1", 1, b"{}");
+        assert_ne!(headers["webhook-signature"], "v1,forged");
+        assert_eq!(headers["x-team"], "crm");
+    }
+}

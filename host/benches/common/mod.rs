@@ -1,0 +1,40 @@
+//! What the benchmarks share: a fresh database per run, the backends to run on, percentiles.
+
+use std::time::Duration;
+
+/// A fresh database for `backend` (`sqlite` or `postgres`, the latter at
+/// `SWITCHBOARD_TEST_POSTGRES_URL`).
+pub async fn database_url(backend: &str) -> String {
+    let name = format!("sb_bench_{}", uuid::Uuid::now_v7().simple());
+    match backend {
+        "postgres" => {
+            use sqlx::{Connection, Executor};
+            let base = std::env::var("SWITCHBOARD_TEST_POSTGRES_URL").expect("SWITCHBOARD_TEST_POSTGRES_URL");
+            let mut conn = sqlx::PgConnection::connect(&base).await.expect("postgres");
+            conn.execute(format!("CREATE DATABASE {name}").as_str())
+                .await
+                .expect("create database");
+            format!("{}/{name}", base.rsplit_once('/').expect("url").0)
+        }
+        _ => format!("sqlite://{}", std::env::temp_dir().join(format!("{name}.db")).display()),
+    }
+}
+
+/// `BENCH_BACKENDS`, else SQLite, plus PostgreSQL when its URL is set.
+pub fn backends() -> Vec<String> {
+    let chosen = std::env::var("BENCH_BACKENDS").unwrap_or_else(|_| {
+        if std::env::var("SWITCHBOARD_TEST_POSTGRES_URL").is_ok() {
+            "sqlite postgres"
+        } else {
+            "sqlite"
+        }
+        .to_owned()
+    });
+    chosen.split_whitespace().map(str::to_owned).collect()
+}
+
+/// The `p` quantile (0 to 1) of `samples`, which it sorts.
+pub fn percentile(samples: &mut [Duration], p: f64) -> Duration {
+    samples.sort();
+    samples[((samples.len() - 1) as f64 * p) as usize]
+}
