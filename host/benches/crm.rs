@@ -16,11 +16,10 @@ use switchboard::domain::crm::custom_fields;
 use switchboard::domain::crm::customers::{self, ListParams};
 use switchboard::domain::crm::{export, segments};
 use switchboard::domain::imports;
-use switchboard::domain::tenants::{self, NewTenant};
-use switchboard::ids::{ImportId, PrefixedId, TenantId, UserId};
+use switchboard::ids::{ImportId, PrefixedId};
 use switchboard::jobs::worker::Workers;
 use switchboard::state::AppState;
-use switchboard::tenancy::{Actor, TenantCtx};
+use switchboard::tenancy::TenantCtx;
 
 const CSV_COLUMNS: [&str; 10] = [
     "email",
@@ -112,22 +111,7 @@ async fn run(backend: &str, n: usize) {
         ..Config::default()
     };
     let state: Arc<AppState> = AppState::start(config).await.expect("state");
-    let created = tenants::create(
-        &state,
-        NewTenant {
-            tenant_name: "Bench",
-            email: &format!("bench-{backend}@example.com"),
-            password: "bench password 1",
-        },
-        None,
-    )
-    .await
-    .expect("tenant");
-    let ctx = TenantCtx::new(
-        TenantId::parse(&created.tenant.id).expect("tenant id"),
-        Actor::User(UserId::parse(&created.owner.id).expect("user id")),
-        None,
-    );
+    let ctx = common::tenant(&state, backend).await;
     for (key, kind, options) in [
         ("plan", "enum", PLANS.iter().map(|p| p.to_string()).collect::<Vec<_>>()),
         ("score", "number", vec![]),

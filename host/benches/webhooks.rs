@@ -20,13 +20,10 @@ use poem::{handler, http::StatusCode, EndpointExt, Request, Route, Server};
 use serde_json::json;
 use switchboard::config::Config;
 use switchboard::domain::relay;
-use switchboard::domain::tenants::{self, NewTenant};
 use switchboard::domain::webhooks::dispatch;
 use switchboard::domain::webhooks::endpoints::{self, EndpointInput};
-use switchboard::ids::{PrefixedId, TenantId, UserId};
 use switchboard::state::AppState;
 use switchboard::store::{self, now_ms};
-use switchboard::tenancy::{Actor, TenantCtx};
 use tokio::sync::watch;
 
 /// Endpoints subscribed to every event: each event becomes this many deliveries.
@@ -75,22 +72,7 @@ async fn scenario(backend: &str, rate: usize, secs: u64, failing: usize) -> Figu
         ..Config::default()
     };
     let state: Arc<AppState> = AppState::start(config).await.expect("state");
-    let created = tenants::create(
-        &state,
-        NewTenant {
-            tenant_name: "Bench",
-            email: &format!("bench-{backend}@example.com"),
-            password: "bench password 1",
-        },
-        None,
-    )
-    .await
-    .expect("tenant");
-    let ctx = TenantCtx::new(
-        TenantId::parse(&created.tenant.id).expect("tenant id"),
-        Actor::User(UserId::parse(&created.owner.id).expect("user id")),
-        None,
-    );
+    let ctx = common::tenant(&state, backend).await;
     let arrivals: Arrivals = Arc::default();
     let base = start_receiver(arrivals.clone()).await;
     for n in 0..ENDPOINTS {

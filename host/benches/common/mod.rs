@@ -2,6 +2,11 @@
 
 use std::time::Duration;
 
+use switchboard::domain::tenants::{self, NewTenant};
+use switchboard::ids::{PrefixedId, TenantId, UserId};
+use switchboard::state::AppState;
+use switchboard::tenancy::{Actor, TenantCtx};
+
 /// A fresh database for `backend` (`sqlite` or `postgres`, the latter at
 /// `SWITCHBOARD_TEST_POSTGRES_URL`).
 pub async fn database_url(backend: &str) -> String {
@@ -37,4 +42,24 @@ pub fn backends() -> Vec<String> {
 pub fn percentile(samples: &mut [Duration], p: f64) -> Duration {
     samples.sort();
     samples[((samples.len() - 1) as f64 * p) as usize]
+}
+
+/// A new tenant, and its owner acting on it.
+pub async fn tenant(state: &AppState, backend: &str) -> TenantCtx {
+    let created = tenants::create(
+        state,
+        NewTenant {
+            tenant_name: "Bench",
+            email: &format!("bench-{backend}-{}@example.com", uuid::Uuid::now_v7().simple()),
+            password: "bench password 1",
+        },
+        None,
+    )
+    .await
+    .expect("tenant");
+    TenantCtx::new(
+        TenantId::parse(&created.tenant.id).expect("tenant id"),
+        Actor::User(UserId::parse(&created.owner.id).expect("user id")),
+        None,
+    )
 }

@@ -43,3 +43,16 @@ where
     .fetch_all(&mut *conn)
     .await?)
 }
+
+/// Deletes the row with `id` in the context's tenant; `NotFound` when there is none.
+pub async fn delete(conn: &mut Conn, ctx: &TenantCtx, table: &Table, id: &str) -> Result<()> {
+    let done = sqlx::query(&format!("DELETE FROM {} WHERE tenant_id = $1 AND id = $2", table.name))
+        .bind(ctx.tenant_id.as_str())
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}

@@ -136,15 +136,7 @@ pub async fn page(tx: &mut Conn, ctx: &TenantCtx, after: Option<&str>, limit: i6
 }
 
 pub async fn delete(tx: &mut Conn, ctx: &TenantCtx, id: &WebhookEndpointId) -> Result<()> {
-    let done = sqlx::query("DELETE FROM webhook_endpoints WHERE tenant_id = $1 AND id = $2")
-        .bind(ctx.tenant_id.as_str())
-        .bind(id.as_str())
-        .execute(&mut *tx)
-        .await?;
-    if done.rows_affected() == 0 {
-        return Err(StoreError::NotFound);
-    }
-    Ok(())
+    scoped::delete(tx, ctx, &TABLE, id.as_str()).await
 }
 
 /// The tenant's enabled endpoints: the fan-out's subscribers.

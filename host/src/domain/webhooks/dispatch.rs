@@ -159,12 +159,12 @@ pub async fn run(state: Arc<AppState>, mut stopped: watch::Receiver<bool>) {
     let lease_ms = 2 * state.config.webhooks_timeout_ms as i64 + 1_000;
     while !*stopped.borrow() {
         let free = slots.available_permits().min(CLAIM_BATCH);
-        let claimed = if free == 0 {
-            Ok(Vec::new())
-        } else {
-            claim(&state, lease_ms, free).await
-        };
-        match claimed {
+        if free == 0 {
+            // Every slot is busy: claim again as soon as one frees up.
+            drop(slots.acquire().await.expect("the semaphore is never closed"));
+            continue;
+        }
+        match claim(&state, lease_ms, free).await {
             Ok(batch) if !batch.is_empty() => {
                 let full = batch.len() == free;
                 let targets = match targets_of(&state, &batch).await {
