@@ -1,5 +1,5 @@
 use serde_json::json;
-use switchboard_tests::TestServer;
+use switchboard_tests::{Session, TestServer};
 
 #[tokio::test]
 async fn data_export_holds_everything_and_erase_removes_it() {
@@ -101,14 +101,7 @@ async fn export_streams_csv_with_filters() {
     assert_eq!(reader[0][plan], "pro");
     assert_eq!(reader[1][plan], "Line\nBreak");
 
-    let vip = owner
-        .request(reqwest::Method::GET, "/v1/customers/export?tag=vip")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let vip = export_csv(&owner, "/v1/customers/export?tag=vip").await;
     assert_eq!(csv_rows(&vip).len(), 3, "header + 2 vip customers: {vip}");
     owner
         .get("/v1/customers/export?field=nocolon")
@@ -122,14 +115,7 @@ async fn export_streams_csv_with_filters() {
         .await;
     assert_eq!(seg.status, 201, "{}", seg.body);
     let path = format!("/v1/customers/export?segment={}", seg.body["id"].as_str().unwrap());
-    let pro = owner
-        .request(reqwest::Method::GET, &path)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let pro = export_csv(&owner, &path).await;
     let pro = csv_rows(&pro);
     assert_eq!((pro.len(), pro[1][1].as_str()), (2, "a@example.com"), "{pro:?}");
     owner
@@ -138,14 +124,7 @@ async fn export_streams_csv_with_filters() {
         .assert_problem(404);
 
     let other = server.signup("Other").await;
-    let theirs = other
-        .request(reqwest::Method::GET, "/v1/customers/export")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let theirs = export_csv(&other, "/v1/customers/export").await;
     assert_eq!(csv_rows(&theirs).len(), 1, "another tenant exports only its own (none)");
 }
 
@@ -179,14 +158,7 @@ async fn export_writes_every_field_type_as_the_api_shows_it() {
         .await;
     assert_eq!(sparse.status, 201, "{}", sparse.body);
 
-    let text = owner
-        .request(reqwest::Method::GET, "/v1/customers/export")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = export_csv(&owner, "/v1/customers/export").await;
     let rows = csv_rows(&text);
     let header = "id,email,phone,first_name,last_name,locale,timezone,external_id,tags,custom_fields.score,\
                   custom_fields.seen,custom_fields.since,custom_fields.tier,custom_fields.vip,created_at,updated_at";
@@ -234,6 +206,12 @@ async fn export_writes_every_field_type_as_the_api_shows_it() {
             ],
         ]
     );
+}
+
+/// The body of an export request.
+async fn export_csv(session: &Session, path: &str) -> String {
+    let resp = session.request(reqwest::Method::GET, path).send().await.unwrap();
+    resp.text().await.unwrap()
 }
 
 /// A minimal RFC 4180 reader for assertions: quoted fields, doubled quotes, embedded newlines.
