@@ -235,7 +235,7 @@ impl Store {
         Ok(())
     }
 
-    /// A connection of its own for a long run of write transactions (an import), so its page
+    /// A connection of its own for a long run of transactions (an import, an export), so its page
     /// cache stays warm from one transaction to the next; on SQLite the cache is also larger
     /// (measured: a sixth less CPU per imported row). It is closed when dropped, so the larger
     /// cache never goes back to the pool.
@@ -250,7 +250,22 @@ impl Store {
 
     /// [`Store::tenant_tx`] on a connection from [`Store::bulk_connection`].
     pub async fn tenant_tx_on<'c>(&self, conn: &'c mut PoolConnection<Any>, ctx: &TenantCtx) -> Result<BulkTx<'c>> {
-        let mut tx = Connection::begin_with(&mut **conn, self.begin_statement()).await?;
+        self.begin_on(conn, self.begin_statement(), ctx).await
+    }
+
+    /// Tenant-scoped reads on a connection from [`Store::bulk_connection`]: one snapshot, and on
+    /// SQLite a deferred transaction, so readers never take the write lock.
+    pub async fn tenant_read_on<'c>(&self, conn: &'c mut PoolConnection<Any>, ctx: &TenantCtx) -> Result<BulkTx<'c>> {
+        self.begin_on(conn, "BEGIN", ctx).await
+    }
+
+    async fn begin_on<'c>(
+        &self,
+        conn: &'c mut PoolConnection<Any>,
+        statement: &'static str,
+        ctx: &TenantCtx,
+    ) -> Result<BulkTx<'c>> {
+        let mut tx = Connection::begin_with(&mut **conn, statement).await?;
         self.enter_tenant(&mut tx, ctx).await?;
         Ok(tx)
     }

@@ -1,6 +1,10 @@
 //! CSV export of customers, streamed page by page so memory stays constant.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
+use sqlx::pool::PoolConnection;
+use sqlx::Any;
 use tokio::sync::mpsc;
 
 use super::custom_fields::{self, Definition, FieldType};
@@ -94,11 +98,7 @@ fn rows_chunk(rows: &[ExportRow], fields: &[Definition]) -> Result<Bytes> {
 
 /// Starts the export and returns the stream of CSV chunks. Filters are checked before the
 /// first byte is sent, so a bad filter is still a 4xx.
-pub async fn start(
-    state: std::sync::Arc<AppState>,
-    ctx: TenantCtx,
-    params: ListParams,
-) -> Result<mpsc::Receiver<Bytes>> {
+pub async fn start(state: Arc<AppState>, ctx: TenantCtx, params: ListParams) -> Result<mpsc::Receiver<Bytes>> {
     let mut query = customers::parse_list(ListParams {
         limit: None,
         sort: None,
@@ -107,20 +107,20 @@ pub async fn start(
         ..params
     })?;
     query.limit = PAGE;
-    let fields: Vec<Definition> = {
+    let fields: Arc<[Definition]> = {
         let mut read = state.store.tenant_read(&ctx).await?;
         let defs = custom_fields::definitions(&mut read, &ctx).await?;
         read.commit().await?;
         let mut fields: Vec<Definition> = defs.into_values().collect();
         fields.sort_by(|a, b| a.key.cmp(&b.key));
-        fields
+        fields.into()
     };
     let (tx, rx) = mpsc::channel::<Bytes>(4);
     tx.send(header_chunk(&fields)?)
         .await
         .map_err(|_| DomainError::NotFound)?;
     tokio::spawn(async move {
-        if let Err(e) = pump(&state, &ctx, query, &fields, &tx).await {
+        if let Err(e) = pump(&state, &ctx, query, fields, &tx).await {
             // The response has started: the truncated body is all the client can be told.
             tracing::error!(error = %e, "customer export failed");
         }
@@ -132,21 +132,53 @@ async fn pump(
     state: &AppState,
     ctx: &TenantCtx,
     mut query: ListQuery,
-    fields: &[Definition],
+    fields: Arc<[Definition]>,
     out: &mpsc::Sender<Bytes>,
 ) -> Result<()> {
     let columns: Vec<FieldColumn> = fields.iter().map(column).collect();
+    // One connection for the whole export, so its page cache stays warm (and is larger on SQLite).
+    let mut conn = state.store.bulk_connection().await?;
+    let mut rows = read_page(state, &mut conn, ctx, &query, &columns).await?;
     loop {
-        let mut read = state.store.tenant_read(ctx).await?;
-        let rows = store::customer_export::page(&mut read, ctx, state.store.backend(), &query, &columns).await?;
-        read.commit().await?;
-        let chunk = rows_chunk(&rows, fields)?;
+        let next = match rows.last() {
+            Some(last) if rows.len() as i64 == query.limit => Some(After::Created(last.row.id.clone())),
+            _ => None,
+        };
+        // This page becomes CSV on a blocking thread while the next one is read.
+        let csv = {
+            let fields = fields.clone();
+            tokio::task::spawn_blocking(move || rows_chunk(&rows, &fields))
+        };
+        let following = async {
+            match next {
+                Some(after) => {
+                    query.after = Some(after);
+                    Some(read_page(state, &mut conn, ctx, &query, &columns).await)
+                }
+                None => None,
+            }
+        };
+        let (chunk, following) = tokio::join!(csv, following);
+        let chunk = chunk.map_err(|e| DomainError::Io(std::io::Error::other(e)))??;
         if out.send(chunk).await.is_err() {
             return Ok(()); // the client went away
         }
-        match rows.last() {
-            Some(last) if rows.len() as i64 == query.limit => query.after = Some(After::Created(last.row.id.clone())),
-            _ => return Ok(()),
+        match following {
+            Some(page) => rows = page?,
+            None => return Ok(()),
         }
     }
+}
+
+async fn read_page(
+    state: &AppState,
+    conn: &mut PoolConnection<Any>,
+    ctx: &TenantCtx,
+    query: &ListQuery,
+    columns: &[FieldColumn<'_>],
+) -> Result<Vec<ExportRow>> {
+    let mut read = state.store.tenant_read_on(conn, ctx).await?;
+    let rows = store::customer_export::page(&mut read, ctx, state.store.backend(), query, columns).await?;
+    read.commit().await.map_err(store::StoreError::from)?;
+    Ok(rows)
 }
