@@ -102,6 +102,21 @@ fn peak_rss_mb() -> f64 {
     kb / 1024.0
 }
 
+/// CPU seconds this process has used: on a machine shared with other work, a steadier figure
+/// than wall time (it leaves out the database server's own CPU on PostgreSQL).
+fn cpu_secs() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let ticks: f64 = rest
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|v| v.parse::<f64>().ok())
+        .sum();
+    ticks / 100.0
+}
+
 async fn run(backend: &str, n: usize) {
     let data_dir = std::env::temp_dir().join(format!("sb_bench_data_{}", uuid::Uuid::now_v7().simple()));
     let config = Config {
@@ -129,7 +144,7 @@ async fn run(backend: &str, n: usize) {
     write_csv(&csv_path, n).expect("csv");
     let workers = Workers::start(state.clone());
     let mut settled = state.jobs.settled();
-    let started = Instant::now();
+    let (started, cpu) = (Instant::now(), cpu_secs());
     let file = tokio::fs::File::open(&csv_path).await.expect("open csv");
     let mapping: serde_json::Map<String, serde_json::Value> =
         CSV_COLUMNS.iter().map(|c| (c.to_string(), json!(c))).collect();
@@ -155,9 +170,10 @@ async fn run(backend: &str, n: usize) {
         "import finished: {done:?}"
     );
     println!(
-        "{backend:9} import           {n} rows in {secs:.1} s = {:.0} rows/s, peak RSS {:.0} MB",
+        "{backend:9} import           {n} rows in {secs:.1} s = {:.0} rows/s, peak RSS {:.0} MB, process CPU {:.1} s",
         n as f64 / secs,
-        peak_rss_mb()
+        peak_rss_mb(),
+        cpu_secs() - cpu
     );
     workers.stop().await;
 
@@ -198,7 +214,7 @@ async fn run(backend: &str, n: usize) {
     );
     println!("{backend:9} filtered list    first page (tag=vip, plan=pro, 50 rows): p50 {p50:.2?}, p99 {p99:.2?}");
 
-    let t = Instant::now();
+    let (t, cpu) = (Instant::now(), cpu_secs());
     let mut rx = export::start(state.clone(), ctx.clone(), ListParams::default())
         .await
         .expect("export");
@@ -209,10 +225,11 @@ async fn run(backend: &str, n: usize) {
     }
     let secs = t.elapsed().as_secs_f64();
     println!(
-        "{backend:9} export           {} rows, {:.0} MB in {secs:.1} s = {:.0} rows/s",
+        "{backend:9} export           {} rows, {:.0} MB in {secs:.1} s = {:.0} rows/s, process CPU {:.1} s",
         lines - 1,
         bytes as f64 / 1e6,
-        (lines - 1) as f64 / secs
+        (lines - 1) as f64 / secs,
+        cpu_secs() - cpu
     );
 }
 

@@ -85,11 +85,17 @@ pub async fn update(
 /// Deletes the definition and every value stored under it.
 pub async fn delete(tx: &mut Conn, ctx: &TenantCtx, key: &str) -> Result<()> {
     get(tx, ctx, key).await?;
-    sqlx::query("DELETE FROM customer_field_values WHERE tenant_id = $1 AND field_key = $2")
+    // One statement per partial value index, so each finds its rows through the index; every
+    // stored value has a text or a number.
+    for column in ["value_num", "value_text"] {
+        sqlx::query(&format!(
+            "DELETE FROM customer_field_values WHERE field_key = $2 AND tenant_id = $1 AND {column} IS NOT NULL"
+        ))
         .bind(ctx.tenant_id.as_str())
         .bind(key)
         .execute(&mut *tx)
         .await?;
+    }
     sqlx::query("DELETE FROM custom_fields WHERE tenant_id = $1 AND key = $2")
         .bind(ctx.tenant_id.as_str())
         .bind(key)

@@ -216,15 +216,23 @@ pub struct ListedRow {
 
 /// A page of customers, keyset-paginated on the sort key then id.
 pub async fn list(tx: &mut Conn, ctx: &TenantCtx, backend: Backend, q: &ListQuery) -> Result<Vec<ListedRow>> {
-    let columns: String = COLUMNS
+    let select = Sql::new(&format!("SELECT {}, c.sort_name", qualified_columns()));
+    Ok(page_query(select, ctx, backend, q).fetch_all(tx).await?)
+}
+
+/// [`COLUMNS`] of alias `c`.
+pub(super) fn qualified_columns() -> String {
+    COLUMNS
         .split(", ")
         .map(|c| format!("c.{c}"))
         .collect::<Vec<_>>()
-        .join(", ");
-    let mut sql = Sql::new(&format!(
-        "SELECT {columns}, c.sort_name FROM customers c WHERE c.tenant_id = "
-    ));
-    sql.bind(ctx.tenant_id.as_str());
+        .join(", ")
+}
+
+/// `select` (over alias `c`) with the filters, keyset and order of a list page.
+pub(super) fn page_query(mut sql: Sql, ctx: &TenantCtx, backend: Backend, q: &ListQuery) -> Sql {
+    sql.push(" FROM customers c WHERE c.tenant_id = ")
+        .bind(ctx.tenant_id.as_str());
     filters(&mut sql, ctx, backend, q);
     let (gt, order) = if q.descending { ("<", "DESC") } else { (">", "ASC") };
     match &q.after {
@@ -255,7 +263,7 @@ pub async fn list(tx: &mut Conn, ctx: &TenantCtx, backend: Backend, q: &ListQuer
         Sort::Name => format!("c.sort_name {order}, c.id {order}"),
     };
     sql.push(&format!(" ORDER BY {key} LIMIT ")).bind(q.limit);
-    Ok(sql.fetch_all(tx).await?)
+    sql
 }
 
 fn filters(sql: &mut Sql, ctx: &TenantCtx, backend: Backend, q: &ListQuery) {

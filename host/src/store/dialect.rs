@@ -26,6 +26,16 @@ pub fn text_search(sql: &mut Sql, backend: Backend, words: &[String]) {
     }
 }
 
+/// An aggregate joining `column` with `separator`, in the column's order (SQLite 3.44+ and
+/// PostgreSQL both take `ORDER BY` inside the aggregate; the names differ).
+pub fn ordered_concat(backend: Backend, column: &str, separator: &str) -> String {
+    let function = match backend {
+        Backend::Sqlite => "group_concat",
+        Backend::Postgres => "string_agg",
+    };
+    format!("{function}({column}, '{separator}' ORDER BY {column})")
+}
+
 /// Row locking for a queue claim's inner SELECT. PostgreSQL skips rows another host is claiming,
 /// so several hosts share one queue; SQLite has one writer at a time and the claim runs inside
 /// `BEGIN IMMEDIATE`, so plain selection is already exclusive.

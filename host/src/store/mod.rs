@@ -13,6 +13,7 @@ pub mod bulk;
 pub mod consents;
 pub mod custom_fields;
 pub mod customer_events;
+pub mod customer_export;
 pub mod customer_tags;
 pub mod customers;
 pub mod dialect;
@@ -42,7 +43,7 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::Migrator;
 use sqlx::pool::PoolConnection;
-use sqlx::{Any, AnyPool, ConnectOptions, Executor, Transaction};
+use sqlx::{Any, AnyPool, ConnectOptions, Connection, Executor, Transaction};
 
 use crate::tenancy::TenantCtx;
 
@@ -50,6 +51,8 @@ static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/postgres");
 
 pub type Tx = Transaction<'static, Any>;
+/// A transaction on a connection held by the caller ([`Store::bulk_connection`]).
+pub type BulkTx<'c> = Transaction<'c, Any>;
 /// What store functions run on: a transaction or a plain pooled connection both deref to it.
 pub type Conn = sqlx::AnyConnection;
 
@@ -202,19 +205,27 @@ impl Store {
         Ok(applied as usize >= self.migrator().iter().count())
     }
 
-    async fn begin(&self) -> Result<Tx> {
+    fn begin_statement(&self) -> &'static str {
         // SQLite: take the write lock up front so a read-then-write transaction never fails
         // with SQLITE_BUSY on lock upgrade (the busy timeout only covers the first lock).
-        let begin = match self.backend {
+        match self.backend {
             Backend::Sqlite => "BEGIN IMMEDIATE",
             Backend::Postgres => "BEGIN",
-        };
-        Ok(self.pool.begin_with(begin).await?)
+        }
+    }
+
+    async fn begin(&self) -> Result<Tx> {
+        Ok(self.pool.begin_with(self.begin_statement()).await?)
     }
 
     /// A transaction for one tenant. On PostgreSQL, row-level security applies to it.
     pub async fn tenant_tx(&self, ctx: &TenantCtx) -> Result<Tx> {
         let mut tx = self.begin().await?;
+        self.enter_tenant(&mut tx, ctx).await?;
+        Ok(tx)
+    }
+
+    async fn enter_tenant(&self, tx: &mut Conn, ctx: &TenantCtx) -> Result<()> {
         if self.backend == Backend::Postgres {
             // One round trip: the tenant for the RLS policies, and the role they apply to
             // (`set_config('role', …)` is `SET LOCAL ROLE`).
@@ -225,6 +236,41 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
+        Ok(())
+    }
+
+    /// A connection of its own for a long run of transactions (an import, an export), so its page
+    /// cache stays warm from one transaction to the next; on SQLite the cache is also larger
+    /// (measured: a sixth less CPU per imported row). It is closed when dropped, so the larger
+    /// cache never goes back to the pool.
+    pub async fn bulk_connection(&self) -> Result<PoolConnection<Any>> {
+        let mut conn = self.pool.acquire().await?;
+        conn.close_on_drop();
+        if self.backend == Backend::Sqlite {
+            conn.execute("PRAGMA cache_size = -32768").await?; // KiB: 32 MiB
+        }
+        Ok(conn)
+    }
+
+    /// [`Store::tenant_tx`] on a connection from [`Store::bulk_connection`].
+    pub async fn tenant_tx_on<'c>(&self, conn: &'c mut PoolConnection<Any>, ctx: &TenantCtx) -> Result<BulkTx<'c>> {
+        self.begin_on(conn, self.begin_statement(), ctx).await
+    }
+
+    /// Tenant-scoped reads on a connection from [`Store::bulk_connection`]: one snapshot, and on
+    /// SQLite a deferred transaction, so readers never take the write lock.
+    pub async fn tenant_read_on<'c>(&self, conn: &'c mut PoolConnection<Any>, ctx: &TenantCtx) -> Result<BulkTx<'c>> {
+        self.begin_on(conn, "BEGIN", ctx).await
+    }
+
+    async fn begin_on<'c>(
+        &self,
+        conn: &'c mut PoolConnection<Any>,
+        statement: &'static str,
+        ctx: &TenantCtx,
+    ) -> Result<BulkTx<'c>> {
+        let mut tx = Connection::begin_with(&mut **conn, statement).await?;
+        self.enter_tenant(&mut tx, ctx).await?;
         Ok(tx)
     }
 

@@ -58,9 +58,10 @@ impl Sql {
 
     /// Appends a placeholder for `value`.
     pub fn bind(&mut self, value: impl Into<Arg>) -> &mut Self {
+        use std::fmt::Write;
         self.args.push(value.into());
-        self.text.push('$');
-        self.text.push_str(&self.args.len().to_string());
+        // Formatting in place: a bulk insert binds thousands of values.
+        let _ = write!(self.text, "${}", self.args.len());
         self
     }
 
@@ -140,6 +141,12 @@ impl Sql {
     {
         let text = self.text_for(conn);
         self.bind_all(sqlx::query_as::<_, T>(&text)).fetch_all(&mut *conn).await
+    }
+
+    /// Rows to decode by position, for a column list built at run time.
+    pub async fn fetch_rows(&self, conn: &mut Conn) -> Result<Vec<AnyRow>, sqlx::Error> {
+        let text = self.text_for(conn);
+        self.bind_all(sqlx::query(&text)).fetch_all(&mut *conn).await
     }
 
     pub async fn fetch_scalar<T>(&self, conn: &mut Conn) -> Result<T, sqlx::Error>

@@ -1,5 +1,5 @@
 use serde_json::json;
-use switchboard_tests::TestServer;
+use switchboard_tests::{Session, TestServer};
 
 #[tokio::test]
 async fn data_export_holds_everything_and_erase_removes_it() {
@@ -101,14 +101,7 @@ async fn export_streams_csv_with_filters() {
     assert_eq!(reader[0][plan], "pro");
     assert_eq!(reader[1][plan], "Line\nBreak");
 
-    let vip = owner
-        .request(reqwest::Method::GET, "/v1/customers/export?tag=vip")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let vip = export_csv(&owner, "/v1/customers/export?tag=vip").await;
     assert_eq!(csv_rows(&vip).len(), 3, "header + 2 vip customers: {vip}");
     owner
         .get("/v1/customers/export?field=nocolon")
@@ -122,14 +115,7 @@ async fn export_streams_csv_with_filters() {
         .await;
     assert_eq!(seg.status, 201, "{}", seg.body);
     let path = format!("/v1/customers/export?segment={}", seg.body["id"].as_str().unwrap());
-    let pro = owner
-        .request(reqwest::Method::GET, &path)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let pro = export_csv(&owner, &path).await;
     let pro = csv_rows(&pro);
     assert_eq!((pro.len(), pro[1][1].as_str()), (2, "a@example.com"), "{pro:?}");
     owner
@@ -138,15 +124,94 @@ async fn export_streams_csv_with_filters() {
         .assert_problem(404);
 
     let other = server.signup("Other").await;
-    let theirs = other
-        .request(reqwest::Method::GET, "/v1/customers/export")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let theirs = export_csv(&other, "/v1/customers/export").await;
     assert_eq!(csv_rows(&theirs).len(), 1, "another tenant exports only its own (none)");
+}
+
+#[tokio::test]
+async fn export_writes_every_field_type_as_the_api_shows_it() {
+    let server = TestServer::start().await;
+    let owner = server.signup("Export types").await;
+    for field in [
+        json!({"key": "score", "type": "number"}),
+        json!({"key": "vip", "type": "boolean"}),
+        json!({"key": "since", "type": "date"}),
+        json!({"key": "seen", "type": "datetime"}),
+        json!({"key": "tier", "type": "enum", "options": ["gold", "silver"]}),
+    ] {
+        let r = owner.post("/v1/custom-fields", field).await;
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+    let full = owner
+        .post(
+            "/v1/customers",
+            json!({"email": "t@example.com", "phone": "+14155550100", "last_name": "Tee", "tags": ["zeta", "alpha", "mid"],
+                "custom_fields": {"score": 1.5, "vip": true, "since": "2024-02-29", "seen": "2024-03-01T10:00:00+02:00", "tier": "gold"}}),
+        )
+        .await;
+    assert_eq!(full.status, 201, "{}", full.body);
+    let sparse = owner
+        .post(
+            "/v1/customers",
+            json!({"external_id": "x-1", "custom_fields": {"score": 3, "vip": false}}),
+        )
+        .await;
+    assert_eq!(sparse.status, 201, "{}", sparse.body);
+
+    let text = export_csv(&owner, "/v1/customers/export").await;
+    let rows = csv_rows(&text);
+    let header = "id,email,phone,first_name,last_name,locale,timezone,external_id,tags,custom_fields.score,\
+                  custom_fields.seen,custom_fields.since,custom_fields.tier,custom_fields.vip,created_at,updated_at";
+    assert_eq!(rows[0].join(","), header);
+    let cell = |c: &serde_json::Value, key: &str| c[key].as_str().unwrap().to_owned();
+    let (f, s) = (&full.body, &sparse.body);
+    assert_eq!(
+        rows[1..],
+        [
+            [
+                cell(f, "id"),
+                "t@example.com".into(),
+                "+14155550100".into(),
+                "".into(),
+                "Tee".into(),
+                "".into(),
+                "".into(),
+                "".into(),
+                "alpha,mid,zeta".into(),
+                "1.5".into(),
+                "2024-03-01T08:00:00Z".into(),
+                "2024-02-29".into(),
+                "gold".into(),
+                "true".into(),
+                cell(f, "created_at"),
+                cell(f, "updated_at"),
+            ],
+            [
+                cell(s, "id"),
+                "".into(),
+                "".into(),
+                "".into(),
+                "".into(),
+                "".into(),
+                "".into(),
+                "x-1".into(),
+                "".into(),
+                "3".into(),
+                "".into(),
+                "".into(),
+                "".into(),
+                "false".into(),
+                cell(s, "created_at"),
+                cell(s, "updated_at"),
+            ],
+        ]
+    );
+}
+
+/// The body of an export request.
+async fn export_csv(session: &Session, path: &str) -> String {
+    let resp = session.request(reqwest::Method::GET, path).send().await.unwrap();
+    resp.text().await.unwrap()
 }
 
 /// A minimal RFC 4180 reader for assertions: quoted fields, doubled quotes, embedded newlines.

@@ -3,6 +3,7 @@
 use reqwest::header::CONTENT_TYPE;
 use reqwest::Method;
 use serde_json::{json, Value};
+use switchboard::domain::imports::run::BATCH_ROWS;
 use switchboard::ids::{JobId, PrefixedId};
 use switchboard::jobs::{queue, NewJob};
 use switchboard::store::now_ms;
@@ -371,19 +372,21 @@ async fn an_expired_lease_is_claimed_again() {
 async fn rows_beyond_one_batch_are_numbered_and_counted_across_batches() {
     let server = TestServer::start().await;
     let owner = server.signup("Batches").await;
-    // Row 700 repeats row 1's email, so its error carries a number from the second batch.
-    let rows: String = (1..=1_200)
-        .map(|i| format!("p{}@x.io\n", if i == 700 { 1 } else { i }))
+    // A row of the second batch repeats row 1's email, so its error carries a number from there.
+    let total = BATCH_ROWS + 700;
+    let repeat = BATCH_ROWS + 200;
+    let rows: String = (1..=total)
+        .map(|i| format!("p{}@x.io\n", if i == repeat { 1 } else { i }))
         .collect();
     let done = import(&server, &owner, "", format!("email\n{rows}")).await;
     assert_eq!(
         (&done["rows_done"], &done["created"], &done["failed"]),
-        (&json!(1_200), &json!(1_199), &json!(1)),
+        (&json!(total), &json!(total - 1), &json!(1)),
         "{done}"
     );
     assert_eq!(
         errors_csv(&owner, &done["id"]).await,
-        "row,column,reason\n700,email,email is already in use\n"
+        format!("row,column,reason\n{repeat},email,email is already in use\n")
     );
 }
 
