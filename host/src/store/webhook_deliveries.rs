@@ -94,69 +94,66 @@ pub async fn claim(tx: &mut Conn, backend: Backend, now: i64, lease_ms: i64, lim
     .await?)
 }
 
-/// How an attempt left its delivery.
-pub enum Settle<'a> {
-    Succeeded {
-        code: i32,
-    },
-    Retry {
-        at: i64,
-        code: Option<i32>,
-        error: &'a str,
-    },
-    Failed {
-        code: Option<i32>,
-        error: &'a str,
-    },
-    /// Not attempted (the endpoint's rate or concurrency limit): due again at `at`, attempt
-    /// not counted.
-    Deferred {
-        at: i64,
-    },
+/// How attempts ended, shared by a group of deliveries settled in one statement.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Ending {
+    /// `pending` (to retry), `succeeded` or `failed`.
+    pub status: &'static str,
+    /// The attempt that ended; a delivery claimed again since (its lease lost) is left alone.
+    pub attempt: i32,
+    pub code: Option<i32>,
+    pub error: Option<String>,
 }
 
-/// Records the end of attempt `attempt`; ignored when the lease was lost and the delivery was
-/// claimed again (its attempt count moved on). Returns whether it applied.
-pub async fn settle(conn: &mut Conn, id: &str, attempt: i32, outcome: Settle<'_>, now: i64) -> Result<bool> {
-    let (status, at, code, error, back) = match outcome {
-        Settle::Succeeded { code } => (SUCCEEDED, None, Some(code), None, 0),
-        Settle::Retry { at, code, error } => (PENDING, Some(at), code, Some(error), 0),
-        Settle::Failed { code, error } => (FAILED, None, code, Some(error), 0),
-        Settle::Deferred { at } => (PENDING, Some(at), None, None, 1),
+/// Records one ending for many deliveries: `(id, next attempt time)` pairs, the time used
+/// only when retrying. One statement per group; a batch has few groups (nearly every success
+/// is a first attempt answered 200). Returns how many rows it applied to.
+pub async fn settle_many(conn: &mut Conn, ending: &Ending, rows: &[(&str, i64)], now: i64) -> Result<u64> {
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let mut sql = Sql::new("UPDATE webhook_deliveries SET status = ");
+    sql.bind(ending.status).push(", next_attempt_at = ");
+    if ending.status == PENDING {
+        sql.push("CASE id");
+        for (id, at) in rows {
+            sql.push(" WHEN ").bind(*id).push(" THEN ").bind(*at);
+        }
+        sql.push(" END");
+    } else {
+        sql.push("NULL");
+    }
+    sql.push(", last_status_code = ");
+    match ending.code {
+        Some(code) => sql.bind(i64::from(code)),
+        None => sql.push("NULL"),
     };
+    sql.push(", last_error = ");
+    match &ending.error {
+        Some(error) => sql.bind(error.as_str()),
+        None => sql.push("NULL"),
+    };
+    sql.push(", updated_at = ").bind(now);
+    sql.push(" WHERE status = 'pending' AND attempts = ")
+        .bind(i64::from(ending.attempt));
+    sql.push(" AND id IN ").bind_list(rows.iter().map(|(id, _)| *id));
+    Ok(sql.execute(conn).await?.rows_affected())
+}
+
+/// Puts a claimed delivery back without counting the attempt (its endpoint was busy or over
+/// its rate), due again at `at`.
+pub async fn defer(conn: &mut Conn, id: &str, attempt: i32, at: i64, now: i64) -> Result<bool> {
     let done = sqlx::query(
-        "UPDATE webhook_deliveries SET status = $3, next_attempt_at = $4, \
-         last_status_code = COALESCE($5, last_status_code), last_error = CASE WHEN $3 = 'succeeded' THEN NULL \
-         ELSE COALESCE($6, last_error) END, attempts = attempts - $7, updated_at = $8 \
+        "UPDATE webhook_deliveries SET next_attempt_at = $3, attempts = attempts - 1, updated_at = $4 \
          WHERE id = $1 AND attempts = $2 AND status = 'pending'",
     )
     .bind(id)
     .bind(attempt)
-    .bind(status)
     .bind(at)
-    .bind(code)
-    .bind(error)
-    .bind(back)
     .bind(now)
     .execute(&mut *conn)
     .await?;
     Ok(done.rows_affected() == 1)
-}
-
-/// Marks many first-try successes with one status code at once: the common case, one
-/// statement per batch.
-pub async fn succeeded_many(conn: &mut Conn, ids: &[&str], attempt: i32, code: i32, now: i64) -> Result<u64> {
-    if ids.is_empty() {
-        return Ok(0);
-    }
-    let mut sql =
-        Sql::new("UPDATE webhook_deliveries SET status = 'succeeded', next_attempt_at = NULL, last_error = NULL, ");
-    sql.push("last_status_code = ").bind(i64::from(code));
-    sql.push(", updated_at = ").bind(now);
-    sql.push(" WHERE status = 'pending' AND attempts = ")
-        .bind(i64::from(attempt));
-    sql.push(" AND id IN ").bind_list(ids.iter().copied());
-    Ok(sql.execute(conn).await?.rows_affected())
 }
 
 /// Filters of the delivery log.

@@ -23,7 +23,7 @@ use super::signing::Keys;
 use crate::egress::{EgressError, Reply};
 use crate::state::AppState;
 use crate::store::webhook_attempts::NewAttempt;
-use crate::store::webhook_deliveries::{self as rows, DeliveryRow, Settle};
+use crate::store::webhook_deliveries::{self as rows, DeliveryRow, Ending};
 use crate::store::webhook_endpoints::{self, EndpointRow};
 use crate::store::{now_ms, StoreError};
 
@@ -165,33 +165,30 @@ pub async fn run(state: Arc<AppState>, mut stopped: watch::Receiver<bool>) {
             continue;
         }
         match claim(&state, lease_ms, free).await {
-            Ok(batch) if !batch.is_empty() => {
-                let full = batch.len() == free;
-                let targets = match targets_of(&state, &batch).await {
-                    Ok(t) => t,
-                    Err(e) => {
-                        tracing::error!(error = %e, "loading webhook endpoints failed");
+            Ok(batch) if !batch.is_empty() => match targets_of(&state, &batch).await {
+                Ok(targets) => {
+                    let full = batch.len() == free;
+                    for delivery in batch {
+                        let permit = slots
+                            .clone()
+                            .acquire_owned()
+                            .await
+                            .expect("the semaphore is never closed");
+                        let target = targets.get(&delivery.endpoint_id).cloned();
+                        let (state, gates, done_tx) = (state.clone(), gates.clone(), done_tx.clone());
+                        tokio::spawn(async move {
+                            let done = attempt(&state, &gates, per_endpoint, delivery, target).await;
+                            drop(permit);
+                            let _ = done_tx.send(done).await;
+                        });
+                    }
+                    if full {
                         continue;
                     }
-                };
-                for delivery in batch {
-                    let permit = slots
-                        .clone()
-                        .acquire_owned()
-                        .await
-                        .expect("the semaphore is never closed");
-                    let target = targets.get(&delivery.endpoint_id).cloned();
-                    let (state, gates, done_tx) = (state.clone(), gates.clone(), done_tx.clone());
-                    tokio::spawn(async move {
-                        let done = attempt(&state, &gates, per_endpoint, delivery, target).await;
-                        drop(permit);
-                        let _ = done_tx.send(done).await;
-                    });
                 }
-                if full {
-                    continue;
-                }
-            }
+                // The claimed deliveries are due again when their lease ends.
+                Err(e) => tracing::error!(error = %e, "loading webhook endpoints failed"),
+            },
             Ok(_) => {}
             Err(e) => tracing::error!(error = %e, "claiming webhook deliveries failed"),
         }
@@ -293,7 +290,7 @@ async fn settle(state: &AppState, batch: &[Done]) -> Result<(), crate::domain::D
     let schedule = &state.config.webhooks_retry_schedule;
     let now = now_ms();
     let mut attempts = Vec::new();
-    let mut successes: HashMap<(i32, i32), Vec<&str>> = HashMap::new();
+    let mut endings: HashMap<Ending, Vec<(&str, i64)>> = HashMap::new();
     let mut healthy: Vec<&str> = Vec::new();
     let mut failing: Vec<&str> = Vec::new();
     let mut tx = state.store.system_tx().await?;
@@ -301,15 +298,17 @@ async fn settle(state: &AppState, batch: &[Done]) -> Result<(), crate::domain::D
         let d = &done.delivery;
         let (reply, latency_ms) = match &done.result {
             Outcome::Deferred { at } => {
-                rows::settle(&mut tx, &d.id, d.attempts, Settle::Deferred { at: *at }, now).await?;
+                rows::defer(&mut tx, &d.id, d.attempts, *at, now).await?;
                 continue;
             }
             Outcome::Dropped { reason } => {
-                let outcome = Settle::Failed {
+                let ending = Ending {
+                    status: rows::FAILED,
+                    attempt: d.attempts,
                     code: None,
-                    error: reason,
+                    error: Some(reason.to_string()),
                 };
-                rows::settle(&mut tx, &d.id, d.attempts, outcome, now).await?;
+                endings.entry(ending).or_default().push((&d.id, now));
                 continue;
             }
             Outcome::Attempted { reply, latency_ms } => (reply, *latency_ms),
@@ -333,32 +332,29 @@ async fn settle(state: &AppState, batch: &[Done]) -> Result<(), crate::domain::D
             latency_ms,
             created_at: done.at,
         });
-        if succeeded {
-            healthy.push(&d.endpoint_id);
-            successes
-                .entry((d.attempts, code.unwrap_or(200)))
-                .or_default()
-                .push(&d.id);
-            continue;
-        }
-        failing.push(&d.endpoint_id);
-        let error = error.unwrap_or_default();
-        let next = (d.attempts < d.max_attempts)
+        let next = (!succeeded && d.attempts < d.max_attempts)
             .then(|| schedule.delay_before(d.attempts as u32 + 1))
             .flatten();
-        let outcome = match next {
-            Some(delay) => Settle::Retry {
-                at: now + delay.as_millis() as i64,
-                code,
-                error: &error,
-            },
-            None => Settle::Failed { code, error: &error },
+        let (status, at) = match next {
+            _ if succeeded => (rows::SUCCEEDED, now),
+            Some(delay) => (rows::PENDING, now + delay.as_millis() as i64),
+            None => (rows::FAILED, now),
         };
-        rows::settle(&mut tx, &d.id, d.attempts, outcome, now).await?;
+        if succeeded {
+            healthy.push(&d.endpoint_id);
+        } else {
+            failing.push(&d.endpoint_id);
+        }
+        let ending = Ending {
+            status,
+            attempt: d.attempts,
+            code,
+            error,
+        };
+        endings.entry(ending).or_default().push((&d.id, at));
     }
-    // Nearly every success is a first attempt answered 200: one statement for all of them.
-    for ((attempt, code), ids) in &successes {
-        rows::succeeded_many(&mut tx, ids, *attempt, *code, now).await?;
+    for (ending, rows) in &endings {
+        rows::settle_many(&mut tx, ending, rows, now).await?;
     }
     crate::store::webhook_attempts::insert_many(&mut tx, &attempts).await?;
     health::record(state, &mut tx, &healthy, &failing, now).await?;
