@@ -6,8 +6,9 @@
 //!     BENCH_CUSTOMERS=100000 BENCH_BACKENDS=sqlite cargo bench -p switchboard-host --bench crm
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
+use common::{database_url, peak_rss_mb, percentile};
 use serde_json::json;
 use switchboard::config::Config;
 use switchboard::domain::crm::custom_fields;
@@ -19,6 +20,8 @@ use switchboard::ids::{ImportId, PrefixedId, TenantId, UserId};
 use switchboard::jobs::worker::Workers;
 use switchboard::state::AppState;
 use switchboard::tenancy::{Actor, TenantCtx};
+
+mod common;
 
 const CSV_COLUMNS: [&str; 10] = [
     "email",
@@ -89,37 +92,6 @@ async fn seed_activity(state: &AppState, ctx: &TenantCtx) {
         .expect("events");
     }
     tx.commit().await.expect("commit");
-}
-
-fn peak_rss_mb() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let kb: f64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .unwrap_or(0.0);
-    kb / 1024.0
-}
-
-fn percentile(samples: &mut [Duration], p: f64) -> Duration {
-    samples.sort();
-    samples[((samples.len() - 1) as f64 * p) as usize]
-}
-
-async fn database_url(backend: &str) -> String {
-    let name = format!("sb_bench_{}", uuid::Uuid::now_v7().simple());
-    match backend {
-        "postgres" => {
-            use sqlx::{Connection, Executor};
-            let base = std::env::var("SWITCHBOARD_TEST_POSTGRES_URL").expect("SWITCHBOARD_TEST_POSTGRES_URL");
-            let mut conn = sqlx::PgConnection::connect(&base).await.expect("postgres");
-            conn.execute(format!("CREATE DATABASE {name}").as_str())
-                .await
-                .expect("create database");
-            format!("{}/{name}", base.rsplit_once('/').expect("url").0)
-        }
-        _ => format!("sqlite://{}", std::env::temp_dir().join(format!("{name}.db")).display()),
-    }
 }
 
 async fn run(backend: &str, n: usize) {
@@ -254,15 +226,7 @@ async fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1_000_000);
-    let backends = std::env::var("BENCH_BACKENDS").unwrap_or_else(|_| {
-        if std::env::var("SWITCHBOARD_TEST_POSTGRES_URL").is_ok() {
-            "sqlite postgres"
-        } else {
-            "sqlite"
-        }
-        .to_owned()
-    });
-    for backend in backends.split_whitespace() {
-        run(backend, n).await;
+    for backend in common::backends() {
+        run(&backend, n).await;
     }
 }

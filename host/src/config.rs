@@ -57,6 +57,17 @@ pub struct Config {
     pub job_backoff_base_ms: u64,
     /// Attempts before a failing job is dead-lettered.
     pub job_max_attempts: u32,
+    /// The platform's Resend API key; tenants may set their own. Unset (and no SMTP): the dev outbox.
+    #[serde(serialize_with = "serialize_secret")]
+    pub resend_api_key: Option<SecretString>,
+    /// Resend's API base URL (tests point it at a fake).
+    pub resend_base_url: String,
+    /// `smtp://user:pass@host:port` (or `smtps://…`, `?tls=required`) when sending through SMTP
+    /// instead of Resend; used when no Resend key is set.
+    #[serde(serialize_with = "serialize_secret")]
+    pub smtp_url: Option<SecretString>,
+    /// Seconds one request to the email provider may take before it is retried.
+    pub email_timeout_secs: u64,
 }
 
 impl Default for Config {
@@ -84,6 +95,10 @@ impl Default for Config {
             job_lease_ms: 60_000,
             job_backoff_base_ms: 1_000,
             job_max_attempts: 5,
+            resend_api_key: None,
+            resend_base_url: "https://api.resend.com".into(),
+            smtp_url: None,
+            email_timeout_secs: 10,
         }
     }
 }

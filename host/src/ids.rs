@@ -78,6 +78,8 @@ define_id!(/// A CSV import.
     ImportId, "imp");
 define_id!(/// A background job.
     JobId, "job");
+define_id!(/// An email recorded by the dev outbox instead of being sent.
+    OutboxEmailId, "obx");
 define_id!(/// A refresh token; its family id is the id of the first token in the chain.
     RefreshTokenId, "rtk");
 

@@ -9,6 +9,7 @@ pub mod domain;
 pub mod http;
 pub mod ids;
 pub mod jobs;
+pub mod providers;
 pub mod state;
 pub mod store;
 pub mod tenancy;

@@ -28,6 +28,8 @@ pub struct AppState {
     pub login_limiter: Limiter,
     /// The job queue's handlers and local wake-ups; workers run in `app::serve`.
     pub jobs: Queue,
+    /// One HTTP client (connection pools, TLS) for every outside provider.
+    pub http: reqwest::Client,
 }
 
 impl AppState {
@@ -51,6 +53,10 @@ impl AppState {
             api_limiter: Limiter::per_second(config.rate_limit_per_second, config.rate_limit_burst),
             login_limiter: Limiter::per_minute(config.login_attempts_per_minute),
             jobs: Queue::new(config.job_max_attempts).with(imports::JOB_KIND, imports::run_job),
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(config.email_timeout_secs.max(1)))
+                .build()
+                .map_err(|e| StoreError::Db(sqlx::Error::Configuration(e.into())))?,
             store,
             config,
         }))

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod consent;
 pub mod custom_fields;
 pub mod customers;
+pub mod email_provider;
 pub mod events;
 pub mod gdpr;
 pub mod imports;
@@ -59,10 +60,12 @@ pub enum Tag {
     Imports,
     /// Background jobs and their dead letters.
     Jobs,
+    /// Email providers, the dev outbox, and email campaigns.
+    Email,
 }
 
 /// Tuples of APIs are themselves APIs; grouped by area so each stays within `Default`'s arity.
-pub type Apis = (PlatformApis, CrmApis);
+pub type Apis = (PlatformApis, CrmApis, EmailApis);
 
 pub type PlatformApis = (
     service::ServiceApi,
@@ -88,6 +91,8 @@ pub type CrmApis = (
     segments::SegmentsApi,
     imports::ImportsApi,
 );
+
+pub type EmailApis = email_provider::EmailProviderApi;
 
 /// The OpenAPI service; `switchboard openapi` prints its spec, which is checked in.
 pub fn service(public_url: &str) -> OpenApiService<Apis, ()> {

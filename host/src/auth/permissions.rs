@@ -47,6 +47,9 @@ permissions! {
     SEGMENTS_WRITE = ("segments", "write"): "Create, change and delete segments.";
     EVENTS_WRITE = ("events", "write"): "Track custom events on customers.";
     IMPORTS_WRITE = ("imports", "write"): "Import customers from CSV and read import reports.";
+    EMAIL_SETTINGS_WRITE = ("email_settings", "write"): "Set the tenant's own email provider account.";
+    OUTBOX_READ = ("outbox", "read"): "Read the dev outbox (emails recorded instead of sent).";
+    JOBS_WRITE = ("jobs", "write"): "Retry dead-lettered background jobs.";
     SUPPRESSIONS_WRITE = ("suppressions", "write"): "Change the suppression list.";
     DOMAIN_EVENTS_READ = ("domain_events", "read"): "Read the domain-event outbox.";
 }
@@ -90,6 +93,8 @@ pub fn builtin_permissions(role: &str) -> Option<Vec<Permission>> {
                 SEGMENTS_WRITE,
                 EVENTS_WRITE,
                 IMPORTS_WRITE,
+                JOBS_WRITE,
+                OUTBOX_READ,
                 SUPPRESSIONS_WRITE,
             ],
         ]

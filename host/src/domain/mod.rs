@@ -3,6 +3,7 @@
 pub mod api_keys;
 pub mod audit;
 pub mod crm;
+pub mod email;
 pub mod imports;
 pub mod invitations;
 pub mod outbox;

@@ -15,6 +15,7 @@ fn routes() -> Vec<Route> {
     let missing_user = "usr_00000000000070008000000000000000";
     let missing_customer = "cus_00000000000070008000000000000000";
     let missing_segment = "seg_00000000000070008000000000000000";
+    let missing_job = "job_00000000000070008000000000000000";
     let rules = json!({"field": "email", "op": "is_set"});
     let unique = || uuid::Uuid::now_v7().simple().to_string();
     vec![
@@ -157,6 +158,12 @@ fn routes() -> Vec<Route> {
         ("getImport", Method::GET, "/v1/imports/imp_00000000000070008000000000000000".into(), None, Some("imports:write")),
         ("getImportErrors", Method::GET, "/v1/imports/imp_00000000000070008000000000000000/errors".into(), None, Some("imports:write")),
         ("listJobs", Method::GET, "/v1/jobs".into(), None, Some("imports:write")),
+        ("getJob", Method::GET, format!("/v1/jobs/{missing_job}"), None, Some("imports:write")),
+        ("retryJob", Method::POST, format!("/v1/jobs/{missing_job}/retry"), None, Some("jobs:write")),
+        ("getEmailProvider", Method::GET, "/v1/email-provider".into(), None, Some("tenant:read")),
+        ("setEmailProvider", Method::PUT, "/v1/email-provider".into(), Some(json!({"provider": "resend", "api_key": "re_x", "base_url": "http://127.0.0.1:9"})), Some("email_settings:write")),
+        ("clearEmailProvider", Method::DELETE, "/v1/email-provider".into(), None, Some("email_settings:write")),
+        ("listOutbox", Method::GET, "/v1/outbox".into(), None, Some("outbox:read")),
         ("signup", Method::POST, "/v1/signup".into(), None, None),
         ("login", Method::POST, "/v1/auth/login".into(), None, None),
         ("refreshToken", Method::POST, "/v1/auth/refresh".into(), None, None),
@@ -189,6 +196,8 @@ fn expected(role: &str) -> HashSet<&'static str> {
         "segments:write",
         "events:write",
         "imports:write",
+        "jobs:write",
+        "outbox:read",
         "suppressions:write",
     ];
     let admin_only = [
@@ -202,6 +211,7 @@ fn expected(role: &str) -> HashSet<&'static str> {
         "audit_logs:read",
         "customers:erase",
         "domain_events:read",
+        "email_settings:write",
     ];
     let admin = || basics.into_iter().chain(marketing).chain(admin_only);
     match role {

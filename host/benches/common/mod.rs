@@ -1,0 +1,48 @@
+//! What every benchmark needs: a fresh database per backend, peak RSS, percentiles.
+#![allow(dead_code)] // each bench binary uses its own subset
+
+use std::time::Duration;
+
+pub fn peak_rss_mb() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let kb: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0.0);
+    kb / 1024.0
+}
+
+pub fn percentile(samples: &mut [Duration], p: f64) -> Duration {
+    samples.sort();
+    samples[((samples.len() - 1) as f64 * p) as usize]
+}
+
+pub async fn database_url(backend: &str) -> String {
+    let name = format!("sb_bench_{}", uuid::Uuid::now_v7().simple());
+    match backend {
+        "postgres" => {
+            use sqlx::{Connection, Executor};
+            let base = std::env::var("SWITCHBOARD_TEST_POSTGRES_URL").expect("SWITCHBOARD_TEST_POSTGRES_URL");
+            let mut conn = sqlx::PgConnection::connect(&base).await.expect("postgres");
+            conn.execute(format!("CREATE DATABASE {name}").as_str())
+                .await
+                .expect("create database");
+            format!("{}/{name}", base.rsplit_once('/').expect("url").0)
+        }
+        _ => format!("sqlite://{}", std::env::temp_dir().join(format!("{name}.db")).display()),
+    }
+}
+
+/// The backends to run: `BENCH_BACKENDS`, else SQLite plus PostgreSQL when its URL is set.
+pub fn backends() -> Vec<String> {
+    let chosen = std::env::var("BENCH_BACKENDS").unwrap_or_else(|_| {
+        if std::env::var("SWITCHBOARD_TEST_POSTGRES_URL").is_ok() {
+            "sqlite postgres"
+        } else {
+            "sqlite"
+        }
+        .to_owned()
+    });
+    chosen.split_whitespace().map(str::to_owned).collect()
+}
