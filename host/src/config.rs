@@ -68,6 +68,8 @@ pub struct Config {
     pub smtp_url: Option<SecretString>,
     /// Seconds one request to the email provider may take before it is retried.
     pub email_timeout_secs: u64,
+    /// Recipients per provider request in campaign sends (1 to 100).
+    pub email_batch_size: usize,
 }
 
 impl Default for Config {
@@ -99,6 +101,7 @@ impl Default for Config {
             resend_base_url: "https://api.resend.com".into(),
             smtp_url: None,
             email_timeout_secs: 10,
+            email_batch_size: 50,
         }
     }
 }

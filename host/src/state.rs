@@ -10,8 +10,8 @@ use crate::auth::authz::Authz;
 use crate::auth::jwt::JwtKeys;
 use crate::auth::rate_limit::Limiter;
 use crate::config::Config;
-use crate::domain::imports;
 use crate::domain::profiles::Profiles;
+use crate::domain::{campaigns, imports};
 use crate::jobs::Queue;
 use crate::store::{Store, StoreError};
 
@@ -52,7 +52,9 @@ impl AppState {
             jwt: JwtKeys::new(&secret, config.access_token_ttl_secs),
             api_limiter: Limiter::per_second(config.rate_limit_per_second, config.rate_limit_burst),
             login_limiter: Limiter::per_minute(config.login_attempts_per_minute),
-            jobs: Queue::new(config.job_max_attempts).with(imports::JOB_KIND, imports::run_job),
+            jobs: Queue::new(config.job_max_attempts)
+                .with(imports::JOB_KIND, imports::run_job)
+                .with(campaigns::send::JOB_KIND, campaigns::send::run_job),
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(config.email_timeout_secs.max(1)))
                 .build()

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod consent;
 pub mod custom_fields;
 pub mod customers;
+pub mod email_campaigns;
 pub mod email_provider;
 pub mod events;
 pub mod gdpr;
@@ -92,7 +93,7 @@ pub type CrmApis = (
     imports::ImportsApi,
 );
 
-pub type EmailApis = email_provider::EmailProviderApi;
+pub type EmailApis = (email_provider::EmailProviderApi, email_campaigns::EmailCampaignsApi);
 
 /// The OpenAPI service; `switchboard openapi` prints its spec, which is checked in.
 pub fn service(public_url: &str) -> OpenApiService<Apis, ()> {

@@ -2,6 +2,7 @@
 
 pub mod api_keys;
 pub mod audit;
+pub mod campaigns;
 pub mod crm;
 pub mod email;
 pub mod imports;

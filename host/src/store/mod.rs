@@ -16,6 +16,8 @@ pub mod customer_events;
 pub mod customer_tags;
 pub mod customers;
 pub mod dialect;
+pub mod email_campaigns;
+pub mod email_messages;
 pub mod email_outbox;
 pub mod email_settings;
 pub mod idempotency;

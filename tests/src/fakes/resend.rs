@@ -37,6 +37,8 @@ struct Inner {
 
 struct Shared {
     api_key: String,
+    /// How long each request takes before it is answered, as a busy provider would.
+    latency: Mutex<std::time::Duration>,
     inner: Mutex<Inner>,
     delivered: watch::Sender<usize>,
 }
@@ -56,6 +58,7 @@ impl FakeResend {
         let api_key = format!("re_test_{}", uuid::Uuid::now_v7().simple());
         let shared = Arc::new(Shared {
             api_key: api_key.clone(),
+            latency: Mutex::default(),
             inner: Mutex::default(),
             delivered: watch::Sender::new(0),
         });
@@ -77,6 +80,11 @@ impl FakeResend {
     /// The next requests meet these faults, in order.
     pub fn fail_next(&self, faults: impl IntoIterator<Item = Fault>) {
         self.shared.inner.lock().unwrap().faults.extend(faults);
+    }
+
+    /// Every request takes `latency` before it is handled.
+    pub fn set_latency(&self, latency: std::time::Duration) {
+        *self.shared.latency.lock().unwrap() = latency;
     }
 
     /// Emails delivered per recipient address.
@@ -145,6 +153,10 @@ fn check(email: &Value) -> Result<String, String> {
 }
 
 async fn handle(req: &Request, shared: &Shared, body: Value, batch: bool) -> Response {
+    let latency = *shared.latency.lock().unwrap();
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
     let key = req.header("idempotency-key").map(str::to_owned);
     let fault = {
         let mut inner = shared.inner.lock().unwrap();

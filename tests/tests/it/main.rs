@@ -6,6 +6,7 @@ mod audit;
 mod auth;
 mod bulk;
 mod customers;
+mod email_campaigns;
 mod email_providers;
 mod errors;
 mod gdpr;

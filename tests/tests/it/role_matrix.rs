@@ -16,6 +16,7 @@ fn routes() -> Vec<Route> {
     let missing_customer = "cus_00000000000070008000000000000000";
     let missing_segment = "seg_00000000000070008000000000000000";
     let missing_job = "job_00000000000070008000000000000000";
+    let missing_campaign = "cmp_00000000000070008000000000000000";
     let rules = json!({"field": "email", "op": "is_set"});
     let unique = || uuid::Uuid::now_v7().simple().to_string();
     vec![
@@ -164,6 +165,17 @@ fn routes() -> Vec<Route> {
         ("setEmailProvider", Method::PUT, "/v1/email-provider".into(), Some(json!({"provider": "resend", "api_key": "re_x", "base_url": "http://127.0.0.1:9"})), Some("email_settings:write")),
         ("clearEmailProvider", Method::DELETE, "/v1/email-provider".into(), None, Some("email_settings:write")),
         ("listOutbox", Method::GET, "/v1/outbox".into(), None, Some("outbox:read")),
+        ("createEmailCampaign", Method::POST, "/v1/email-campaigns".into(), Some(json!({"name": "m", "from_email": "a@b.test", "subject": "s", "html": "h", "audience": {"tags": ["x"]}})), Some("campaigns:write")),
+        ("listEmailCampaigns", Method::GET, "/v1/email-campaigns".into(), None, Some("campaigns:read")),
+        ("getEmailCampaign", Method::GET, format!("/v1/email-campaigns/{missing_campaign}"), None, Some("campaigns:read")),
+        ("updateEmailCampaign", Method::PATCH, format!("/v1/email-campaigns/{missing_campaign}"), Some(json!({"name": "x"})), Some("campaigns:write")),
+        ("deleteEmailCampaign", Method::DELETE, format!("/v1/email-campaigns/{missing_campaign}"), None, Some("campaigns:write")),
+        ("previewEmailCampaign", Method::POST, format!("/v1/email-campaigns/{missing_campaign}/preview"), Some(json!({"customer_id": missing_customer})), Some("campaigns:read")),
+        ("testSendEmailCampaign", Method::POST, format!("/v1/email-campaigns/{missing_campaign}/test-send"), Some(json!({"to": ["a@b.test"]})), Some("campaigns:send")),
+        ("sendEmailCampaign", Method::POST, format!("/v1/email-campaigns/{missing_campaign}/send"), None, Some("campaigns:send")),
+        ("pauseEmailCampaign", Method::POST, format!("/v1/email-campaigns/{missing_campaign}/pause"), None, Some("campaigns:send")),
+        ("resumeEmailCampaign", Method::POST, format!("/v1/email-campaigns/{missing_campaign}/resume"), None, Some("campaigns:send")),
+        ("cancelEmailCampaign", Method::POST, format!("/v1/email-campaigns/{missing_campaign}/cancel"), None, Some("campaigns:send")),
         ("signup", Method::POST, "/v1/signup".into(), None, None),
         ("login", Method::POST, "/v1/auth/login".into(), None, None),
         ("refreshToken", Method::POST, "/v1/auth/refresh".into(), None, None),
@@ -198,6 +210,9 @@ fn expected(role: &str) -> HashSet<&'static str> {
         "imports:write",
         "jobs:write",
         "outbox:read",
+        "campaigns:read",
+        "campaigns:write",
+        "campaigns:send",
         "suppressions:write",
     ];
     let admin_only = [
@@ -219,7 +234,10 @@ fn expected(role: &str) -> HashSet<&'static str> {
         "admin" => admin().collect(),
         "marketer" => basics.into_iter().chain(marketing).collect(),
         "agent" => basics.into_iter().chain(["customers:write", "events:write"]).collect(),
-        "viewer" => basics.into_iter().chain(["roles:read", "invitations:read"]).collect(),
+        "viewer" => basics
+            .into_iter()
+            .chain(["roles:read", "invitations:read", "campaigns:read"])
+            .collect(),
         other => panic!("no expectation for {other}"),
     }
 }
