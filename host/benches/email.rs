@@ -34,7 +34,9 @@ const SEED_CHUNK: usize = 500;
 #[handler]
 fn batch(body: Json<Vec<IgnoredAny>>, count: Data<&Arc<AtomicUsize>>) -> Json<Value> {
     count.fetch_add(body.0.len(), Ordering::Relaxed);
-    Json(json!({ "data": (0..body.0.len()).map(|_| json!({"id": "00000000-0000-0000-0000-000000000000"})).collect::<Vec<_>>() }))
+    Json(
+        json!({ "data": (0..body.0.len()).map(|_| json!({"id": "00000000-0000-0000-0000-000000000000"})).collect::<Vec<_>>() }),
+    )
 }
 
 async fn fake_resend() -> (String, Arc<AtomicUsize>) {
@@ -114,7 +116,10 @@ async fn run(backend: &str, n: usize) {
     );
     let started = Instant::now();
     seed(&state, &ctx, n).await;
-    println!("[{backend}] seeded {n} customers in {:.1} s", started.elapsed().as_secs_f64());
+    println!(
+        "[{backend}] seeded {n} customers in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
 
     let input = CampaignInput {
         name: "Bench".into(),
