@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use rand::RngCore;
 use secrecy::ExposeSecret;
+use sha2::Digest;
 
 use crate::auth::authz::Authz;
 use crate::auth::jwt::JwtKeys;
@@ -30,6 +31,9 @@ pub struct AppState {
     pub jobs: Queue,
     /// One HTTP client (connection pools, TLS) for every outside provider.
     pub http: reqwest::Client,
+    /// HMAC key of links in emails (unsubscribe), derived from the JWT secret: set that secret
+    /// or links sent before a restart stop working.
+    pub link_key: Vec<u8>,
 }
 
 impl AppState {
@@ -55,6 +59,10 @@ impl AppState {
             jobs: Queue::new(config.job_max_attempts)
                 .with(imports::JOB_KIND, imports::run_job)
                 .with(campaigns::send::JOB_KIND, campaigns::send::run_job),
+            link_key: sha2::Sha256::new_with_prefix(b"switchboard email links\0")
+                .chain_update(&secret)
+                .finalize()
+                .to_vec(),
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(config.email_timeout_secs.max(1)))
                 .build()

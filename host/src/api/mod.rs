@@ -25,6 +25,7 @@ pub mod signup;
 pub mod tags;
 pub mod tenant;
 pub mod text;
+pub mod unsubscribe;
 pub mod users;
 
 use poem_openapi::{OpenApiService, Tags};
@@ -93,7 +94,11 @@ pub type CrmApis = (
     imports::ImportsApi,
 );
 
-pub type EmailApis = (email_provider::EmailProviderApi, email_campaigns::EmailCampaignsApi);
+pub type EmailApis = (
+    email_provider::EmailProviderApi,
+    email_campaigns::EmailCampaignsApi,
+    unsubscribe::UnsubscribeApi,
+);
 
 /// The OpenAPI service; `switchboard openapi` prints its spec, which is checked in.
 pub fn service(public_url: &str) -> OpenApiService<Apis, ()> {

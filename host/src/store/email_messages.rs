@@ -192,3 +192,14 @@ pub async fn mark_sent(tx: &mut Conn, ctx: &TenantCtx, sent: &[(&str, &str)]) ->
     sql.execute(tx).await?;
     Ok(())
 }
+
+/// The tenant and customer of a message, any tenant: for public links, whose token names the
+/// message and was checked before.
+pub async fn recipient_of(conn: &mut Conn, message_id: &str) -> Result<Option<(String, String)>> {
+    Ok(
+        sqlx::query_as("SELECT tenant_id, customer_id FROM email_messages WHERE id = $1")
+            .bind(message_id)
+            .fetch_optional(&mut *conn)
+            .await?,
+    )
+}

@@ -329,3 +329,60 @@ async fn a_scheduled_campaign_waits_and_can_be_paused_resumed_and_cancelled() {
         .await
         .assert_problem(409);
 }
+
+#[tokio::test]
+async fn every_email_carries_a_one_click_unsubscribe_link_that_cannot_be_forged() {
+    let fake = FakeResend::start().await;
+    let server = server_with(&fake, 50).await;
+    let owner = server.signup("Unsubscribe").await;
+    let ann = customer(&owner, json!({"email": "ann@x.test", "tags": ["news"]})).await;
+    customer(&owner, json!({"email": "bob@x.test", "tags": ["news"]})).await;
+    let id = create(&owner, draft(json!({"tags": ["news"]}))).await;
+    owner.post(&format!("/v1/email-campaigns/{id}/send"), json!({})).await;
+    finished(&server, &owner, &id).await;
+
+    let emails = fake.emails();
+    let to_ann = &emails.iter().find(|(e, _)| e["to"] == json!(["ann@x.test"])).unwrap().0;
+    assert_eq!(to_ann["headers"]["List-Unsubscribe-Post"], "List-Unsubscribe=One-Click");
+    let link = to_ann["headers"]["List-Unsubscribe"].as_str().unwrap();
+    let url = link.trim_start_matches('<').trim_end_matches('>').to_owned();
+    assert!(url.starts_with(&server.url("/u/msg_")), "{url}");
+
+    let http = reqwest::Client::new();
+    let page = http.get(&url).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("<form method=\"post\">"));
+    // Altered tokens: another message's id with this signature, or a changed signature.
+    let (_, token) = url.rsplit_once("/u/").unwrap();
+    let (msg, tag) = token.split_once('.').unwrap();
+    let other_msg = format!("msg_{}", "0".repeat(32));
+    let flipped = if tag.ends_with('A') { "B" } else { "A" };
+    for forged in [
+        format!("{other_msg}.{tag}"),
+        format!("{msg}.{}{flipped}", &tag[..tag.len() - 1]),
+        msg.to_owned(),
+    ] {
+        let r = http.post(server.url(&format!("/u/{forged}"))).send().await.unwrap();
+        assert_eq!(r.status(), 404, "{forged}");
+    }
+    // RFC 8058: the mail client POSTs the one-click body.
+    let r = http
+        .post(&url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("List-Unsubscribe=One-Click")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let c = owner.get(&format!("/v1/customers/{ann}")).await;
+    assert_eq!(c.body["consent"]["email"]["status"], "unsubscribed", "{}", c.body);
+    assert_eq!(c.body["consent"]["email"]["source"], "unsubscribe link");
+
+    // The next campaign skips her.
+    let next = create(&owner, draft(json!({"tags": ["news"]}))).await;
+    owner.post(&format!("/v1/email-campaigns/{next}/send"), json!({})).await;
+    let done = finished(&server, &owner, &next).await;
+    assert_eq!(done["recipients"], 1, "{done}");
+    assert_eq!(fake.deliveries()["ann@x.test"], 1);
+    assert_eq!(fake.deliveries()["bob@x.test"], 2);
+}

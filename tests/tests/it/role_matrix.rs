@@ -176,6 +176,8 @@ fn routes() -> Vec<Route> {
         ("pauseEmailCampaign", Method::POST, format!("/v1/email-campaigns/{missing_campaign}/pause"), None, Some("campaigns:send")),
         ("resumeEmailCampaign", Method::POST, format!("/v1/email-campaigns/{missing_campaign}/resume"), None, Some("campaigns:send")),
         ("cancelEmailCampaign", Method::POST, format!("/v1/email-campaigns/{missing_campaign}/cancel"), None, Some("campaigns:send")),
+        ("showUnsubscribe", Method::GET, "/u/x".into(), None, None),
+        ("unsubscribe", Method::POST, "/u/x".into(), None, None),
         ("signup", Method::POST, "/v1/signup".into(), None, None),
         ("login", Method::POST, "/v1/auth/login".into(), None, None),
         ("refreshToken", Method::POST, "/v1/auth/refresh".into(), None, None),

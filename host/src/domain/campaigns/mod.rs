@@ -7,6 +7,7 @@
 pub mod audience;
 pub mod send;
 pub mod template;
+pub mod unsubscribe;
 
 use serde_json::{json, Map, Value};
 

@@ -15,6 +15,7 @@ use futures_util::FutureExt;
 
 use super::audience::{AudienceSpec, Walk};
 use super::template::{self, Renderer};
+use super::unsubscribe;
 use super::{custom_values, enqueue, from_header};
 use crate::domain::crm::consent;
 use crate::domain::{DomainError, Result};
@@ -196,7 +197,7 @@ async fn render(
                 subject: content.subject,
                 html: content.html,
                 text: content.text,
-                headers: Vec::new(),
+                headers: unsubscribe::headers(state, &m.id),
                 key: m.id.clone(),
             })
         })
