@@ -91,5 +91,5 @@ CREATE TABLE email_messages (
     sent_at      BIGINT,
     UNIQUE (campaign_id, email)
 );
-CREATE INDEX email_messages_batch ON email_messages (campaign_id, batch_no);
+CREATE INDEX email_messages_batch ON email_messages (tenant_id, campaign_id, batch_no);
 CREATE INDEX email_messages_customer ON email_messages (tenant_id, customer_id);
