@@ -10,6 +10,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Instant;
 
+use common::{database_url, peak_rss_mb, percentile};
 use serde_json::json;
 use switchboard::config::Config;
 use switchboard::domain::crm::custom_fields;
@@ -92,16 +93,6 @@ async fn seed_activity(state: &AppState, ctx: &TenantCtx) {
     tx.commit().await.expect("commit");
 }
 
-fn peak_rss_mb() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let kb: f64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .unwrap_or(0.0);
-    kb / 1024.0
-}
-
 /// CPU seconds this process has used: on a machine shared with other work, a steadier figure
 /// than wall time (it leaves out the database server's own CPU on PostgreSQL).
 fn cpu_secs() -> f64 {
@@ -120,7 +111,7 @@ fn cpu_secs() -> f64 {
 async fn run(backend: &str, n: usize) {
     let data_dir = std::env::temp_dir().join(format!("sb_bench_data_{}", uuid::Uuid::now_v7().simple()));
     let config = Config {
-        database_url: common::database_url(backend).await,
+        database_url: database_url(backend).await,
         data_dir: data_dir.clone(),
         max_import_bytes: 1 << 40,
         ..Config::default()
@@ -190,7 +181,7 @@ async fn run(backend: &str, n: usize) {
         matched = segments::count_rules(&state, &ctx, &rules).await.expect("count");
         samples.push(t.elapsed());
     }
-    let p50 = common::percentile(&mut samples, 0.5);
+    let p50 = percentile(&mut samples, 0.5);
     println!(
         "{backend:9} segment count    3 conditions (tag, custom field range, activity) -> {matched}: p50 {p50:.2?}"
     );
@@ -208,10 +199,7 @@ async fn run(backend: &str, n: usize) {
         samples.push(t.elapsed());
         assert!(!page.customers.is_empty());
     }
-    let (p50, p99) = (
-        common::percentile(&mut samples, 0.5),
-        common::percentile(&mut samples, 0.99),
-    );
+    let (p50, p99) = (percentile(&mut samples, 0.5), percentile(&mut samples, 0.99));
     println!("{backend:9} filtered list    first page (tag=vip, plan=pro, 50 rows): p50 {p50:.2?}, p99 {p99:.2?}");
 
     let (t, cpu) = (Instant::now(), cpu_secs());

@@ -78,6 +78,19 @@ pub struct Config {
     pub webhooks_max_in_flight: usize,
     /// How often the outbox relay and the dispatcher look for work when idle, in milliseconds.
     pub webhooks_poll_ms: u64,
+    /// The platform's Resend API key; tenants may set their own. Unset (and no SMTP): the dev outbox.
+    #[serde(serialize_with = "serialize_secret")]
+    pub resend_api_key: Option<SecretString>,
+    /// Resend's API base URL (tests point it at a fake).
+    pub resend_base_url: String,
+    /// `smtp://user:pass@host:port` (or `smtps://…`, `?tls=required`) when sending through SMTP
+    /// instead of Resend; used when no Resend key is set.
+    #[serde(serialize_with = "serialize_secret")]
+    pub smtp_url: Option<SecretString>,
+    /// Seconds one request to the email provider may take before it is retried.
+    pub email_timeout_secs: u64,
+    /// Recipients per provider request in campaign sends (1 to 100).
+    pub email_batch_size: usize,
 }
 
 impl Default for Config {
@@ -113,6 +126,11 @@ impl Default for Config {
             webhooks_secret_grace_secs: 24 * 3600,
             webhooks_max_in_flight: 512,
             webhooks_poll_ms: 50,
+            resend_api_key: None,
+            resend_base_url: "https://api.resend.com".into(),
+            smtp_url: None,
+            email_timeout_secs: 10,
+            email_batch_size: 50,
         }
     }
 }

@@ -84,6 +84,12 @@ define_id!(/// A webhook delivery: one event to one endpoint.
     WebhookDeliveryId, "wdl");
 define_id!(/// One attempt of a webhook delivery.
     WebhookAttemptId, "wat");
+define_id!(/// An email recorded by the dev outbox instead of being sent.
+    OutboxEmailId, "obx");
+define_id!(/// An email campaign.
+    EmailCampaignId, "cmp");
+define_id!(/// One email of a campaign to one recipient.
+    EmailMessageId, "msg");
 define_id!(/// A refresh token; its family id is the id of the first token in the chain.
     RefreshTokenId, "rtk");
 

@@ -5,14 +5,15 @@ use std::time::Duration;
 
 use rand::RngCore;
 use secrecy::ExposeSecret;
+use sha2::Digest;
 
 use crate::auth::authz::Authz;
 use crate::auth::jwt::JwtKeys;
 use crate::auth::rate_limit::Limiter;
 use crate::config::Config;
-use crate::domain::imports;
 use crate::domain::profiles::Profiles;
 use crate::domain::webhooks::Webhooks;
+use crate::domain::{campaigns, imports};
 use crate::jobs::Queue;
 use crate::store::{Store, StoreError};
 
@@ -31,6 +32,11 @@ pub struct AppState {
     pub jobs: Queue,
     /// Outgoing webhooks: the guarded HTTP client and the dispatcher's wake-ups.
     pub webhooks: Webhooks,
+    /// One HTTP client (connection pools, TLS) for every outside provider.
+    pub http: reqwest::Client,
+    /// HMAC key of links in emails (unsubscribe), derived from the JWT secret: set that secret
+    /// or links sent before a restart stop working.
+    pub link_key: Vec<u8>,
 }
 
 impl AppState {
@@ -53,9 +59,19 @@ impl AppState {
             jwt: JwtKeys::new(&secret, config.access_token_ttl_secs),
             api_limiter: Limiter::per_second(config.rate_limit_per_second, config.rate_limit_burst),
             login_limiter: Limiter::per_minute(config.login_attempts_per_minute),
-            jobs: Queue::new(config.job_max_attempts).with(imports::JOB_KIND, imports::run_job),
             // Building the client fails only when the TLS backend cannot start: a broken install.
             webhooks: Webhooks::new(&config).expect("the webhook HTTP client builds"),
+            jobs: Queue::new(config.job_max_attempts)
+                .with(imports::JOB_KIND, imports::run_job)
+                .with(campaigns::send::JOB_KIND, campaigns::send::run_job),
+            link_key: sha2::Sha256::new_with_prefix(b"switchboard email links\0")
+                .chain_update(&secret)
+                .finalize()
+                .to_vec(),
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(config.email_timeout_secs.max(1)))
+                .build()
+                .map_err(|e| StoreError::Db(sqlx::Error::Configuration(e.into())))?,
             store,
             config,
         }))

@@ -1,4 +1,6 @@
-//! What the benchmarks share: a fresh database per run, the backends to run on, percentiles.
+//! What the benchmarks share: a fresh database per run, the backends to run on, peak RSS,
+//! percentiles, a tenant.
+#![allow(dead_code)] // each bench binary uses its own subset
 
 use std::time::Duration;
 
@@ -6,6 +8,16 @@ use switchboard::domain::tenants::{self, NewTenant};
 use switchboard::ids::{PrefixedId, TenantId, UserId};
 use switchboard::state::AppState;
 use switchboard::tenancy::{Actor, TenantCtx};
+
+pub fn peak_rss_mb() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let kb: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0.0);
+    kb / 1024.0
+}
 
 /// A fresh database for `backend` (`sqlite` or `postgres`, the latter at
 /// `SWITCHBOARD_TEST_POSTGRES_URL`).
@@ -25,7 +37,7 @@ pub async fn database_url(backend: &str) -> String {
     }
 }
 
-/// `BENCH_BACKENDS`, else SQLite, plus PostgreSQL when its URL is set.
+/// The backends to run: `BENCH_BACKENDS`, else SQLite plus PostgreSQL when its URL is set.
 pub fn backends() -> Vec<String> {
     let chosen = std::env::var("BENCH_BACKENDS").unwrap_or_else(|_| {
         if std::env::var("SWITCHBOARD_TEST_POSTGRES_URL").is_ok() {

@@ -3,16 +3,17 @@
 use std::sync::Arc;
 
 use poem::web::Data;
-use poem_openapi::param::Query;
+use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
 use time::OffsetDateTime;
 
-use super::problem::ApiResult;
+use super::problem::{ApiError, ApiResult};
 use super::responses::{at, page};
 use super::security::BearerAuth;
 use super::Tag;
-use crate::auth::permissions::IMPORTS_WRITE;
+use crate::auth::permissions::{IMPORTS_WRITE, JOBS_WRITE};
+use crate::ids::{JobId, PrefixedId};
 use crate::jobs::queue;
 use crate::state::AppState;
 use crate::store::jobs::JobRow;
@@ -81,4 +82,23 @@ impl JobsApi {
         let (data, next_cursor) = page(rows, limit.0, |r: &JobRow| &r.id);
         Ok(Json(JobList { data, next_cursor }))
     }
+
+    /// Get one of the tenant's background jobs.
+    #[oai(path = "/v1/jobs/:id", method = "get", operation_id = "getJob")]
+    async fn get(&self, state: Data<&Arc<AppState>>, auth: BearerAuth, id: Path<String>) -> ApiResult<Json<JobOut>> {
+        let ctx = auth.0.require(&state, IMPORTS_WRITE).await?;
+        Ok(Json(queue::get_for(&state.store, &ctx, &job_id(&id)?).await?.into()))
+    }
+
+    /// Run a dead-lettered job again, with a fresh set of attempts (409 unless it is dead).
+    #[oai(path = "/v1/jobs/:id/retry", method = "post", operation_id = "retryJob")]
+    async fn retry(&self, state: Data<&Arc<AppState>>, auth: BearerAuth, id: Path<String>) -> ApiResult<Json<JobOut>> {
+        let ctx = auth.0.require(&state, JOBS_WRITE).await?;
+        Ok(Json(queue::retry(&state, &ctx, &job_id(&id)?).await?.into()))
+    }
+}
+
+/// Ids that cannot exist get the same 404 as another tenant's.
+fn job_id(raw: &str) -> ApiResult<JobId> {
+    JobId::parse(raw).ok_or_else(ApiError::not_found)
 }

@@ -7,6 +7,8 @@ pub mod auth;
 pub mod consent;
 pub mod custom_fields;
 pub mod customers;
+pub mod email_campaigns;
+pub mod email_provider;
 pub mod event_types;
 pub mod events;
 pub mod gdpr;
@@ -24,6 +26,7 @@ pub mod signup;
 pub mod tags;
 pub mod tenant;
 pub mod text;
+pub mod unsubscribe;
 pub mod users;
 pub mod webhook_deliveries;
 pub mod webhooks;
@@ -64,10 +67,12 @@ pub enum Tag {
     Jobs,
     /// Outgoing webhooks: endpoints, the event catalog, the delivery log and replays.
     Webhooks,
+    /// Email providers, the dev outbox, and email campaigns.
+    Email,
 }
 
 /// Tuples of APIs are themselves APIs; grouped by area so each stays within `Default`'s arity.
-pub type Apis = (PlatformApis, CrmApis, WebhookApis);
+pub type Apis = (PlatformApis, CrmApis, WebhookApis, EmailApis);
 
 pub type PlatformApis = (
     service::ServiceApi,
@@ -98,6 +103,12 @@ pub type WebhookApis = (
     webhooks::WebhooksApi,
     webhook_deliveries::WebhookDeliveriesApi,
     event_types::EventTypesApi,
+);
+
+pub type EmailApis = (
+    email_provider::EmailProviderApi,
+    email_campaigns::EmailCampaignsApi,
+    unsubscribe::UnsubscribeApi,
 );
 
 /// The OpenAPI service; `switchboard openapi` prints its spec, which is checked in.

@@ -47,6 +47,12 @@ permissions! {
     SEGMENTS_WRITE = ("segments", "write"): "Create, change and delete segments.";
     EVENTS_WRITE = ("events", "write"): "Track custom events on customers.";
     IMPORTS_WRITE = ("imports", "write"): "Import customers from CSV and read import reports.";
+    CAMPAIGNS_READ = ("campaigns", "read"): "Read email campaigns and preview them.";
+    CAMPAIGNS_WRITE = ("campaigns", "write"): "Create, change and delete draft email campaigns.";
+    CAMPAIGNS_SEND = ("campaigns", "send"): "Send, test-send, schedule, pause, resume and cancel email campaigns.";
+    EMAIL_SETTINGS_WRITE = ("email_settings", "write"): "Set the tenant's own email provider account.";
+    OUTBOX_READ = ("outbox", "read"): "Read the dev outbox (emails recorded instead of sent).";
+    JOBS_WRITE = ("jobs", "write"): "Retry dead-lettered background jobs.";
     SUPPRESSIONS_WRITE = ("suppressions", "write"): "Change the suppression list.";
     DOMAIN_EVENTS_READ = ("domain_events", "read"): "Read the domain-event outbox.";
     WEBHOOKS_READ = ("webhooks", "read"): "Read webhook endpoints (with their secrets) and the delivery log.";
@@ -92,12 +98,17 @@ pub fn builtin_permissions(role: &str) -> Option<Vec<Permission>> {
                 SEGMENTS_WRITE,
                 EVENTS_WRITE,
                 IMPORTS_WRITE,
+                JOBS_WRITE,
+                OUTBOX_READ,
+                CAMPAIGNS_READ,
+                CAMPAIGNS_WRITE,
+                CAMPAIGNS_SEND,
                 SUPPRESSIONS_WRITE,
             ],
         ]
         .concat(),
         AGENT => [&basics[..], &[CUSTOMERS_WRITE, EVENTS_WRITE]].concat(),
-        VIEWER => [&basics[..], &[ROLES_READ, INVITATIONS_READ]].concat(),
+        VIEWER => [&basics[..], &[ROLES_READ, INVITATIONS_READ, CAMPAIGNS_READ]].concat(),
         _ => return None,
     })
 }

@@ -2,7 +2,9 @@
 
 pub mod api_keys;
 pub mod audit;
+pub mod campaigns;
 pub mod crm;
+pub mod email;
 pub mod imports;
 pub mod invitations;
 pub mod outbox;

@@ -10,7 +10,7 @@ use tokio::sync::{watch, Notify};
 use crate::domain::{page_limit, DomainError};
 use crate::ids::{JobId, PrefixedId};
 use crate::state::AppState;
-use crate::store::{self, jobs::JobRow, Conn, Store, StoreError};
+use crate::store::{self, jobs::JobRow, now_ms, Conn, Store, StoreError};
 use crate::tenancy::TenantCtx;
 
 /// A claimed job as a handler sees it.
@@ -95,6 +95,11 @@ impl Queue {
     /// Writes the job in the caller's transaction: it exists iff that transaction commits.
     /// Call [`Queue::wake`] after the commit.
     pub async fn enqueue(&self, tx: &mut Conn, job: &NewJob) -> Result<JobId, StoreError> {
+        self.enqueue_at(tx, job, now_ms()).await
+    }
+
+    /// Like [`Queue::enqueue`], for a job first due at `run_at` (epoch ms): scheduled work.
+    pub async fn enqueue_at(&self, tx: &mut Conn, job: &NewJob, run_at: i64) -> Result<JobId, StoreError> {
         let id = JobId::generate();
         let payload = job.payload.to_string();
         let row = store::jobs::NewJob {
@@ -103,6 +108,7 @@ impl Queue {
             payload: &payload,
             max_attempts: self.max_attempts as i32,
             idempotency_key: job.idempotency_key.as_deref(),
+            run_at,
         };
         store::jobs::insert(tx, &id, &row).await?;
         Ok(id)
@@ -110,8 +116,13 @@ impl Queue {
 
     /// Enqueues a job that goes with no other change, and wakes a worker.
     pub async fn submit(&self, store: &Store, job: &NewJob) -> Result<JobId, StoreError> {
+        self.submit_at(store, job, now_ms()).await
+    }
+
+    /// Enqueues a job due at `run_at` (epoch ms) that goes with no other change.
+    pub async fn submit_at(&self, store: &Store, job: &NewJob, run_at: i64) -> Result<JobId, StoreError> {
         let mut tx = store.system_tx().await?;
-        let id = self.enqueue(&mut tx, job).await?;
+        let id = self.enqueue_at(&mut tx, job, run_at).await?;
         tx.commit().await?;
         self.wake();
         Ok(id)
@@ -167,4 +178,34 @@ pub async fn list(
     let rows = store::jobs::list(&mut read, ctx, status, after, page_limit(limit)).await?;
     read.commit().await?;
     Ok(rows)
+}
+
+/// One of the tenant's jobs.
+pub async fn get_for(store: &Store, ctx: &TenantCtx, id: &JobId) -> Result<JobRow, DomainError> {
+    let mut read = store.tenant_read(ctx).await?;
+    let row = store::jobs::get_for(&mut read, ctx, id.as_str()).await?;
+    read.commit().await?;
+    Ok(row)
+}
+
+/// Puts a dead-lettered job back in the queue with a fresh set of attempts; a job that is not
+/// dead is a conflict.
+#[tracing::instrument(skip_all, fields(tenant = %ctx.tenant_id, job = %id))]
+pub async fn retry(state: &AppState, ctx: &TenantCtx, id: &JobId) -> Result<JobRow, DomainError> {
+    let mut tx = state.store.tenant_tx(ctx).await?;
+    let row = match store::jobs::retry_dead(&mut tx, ctx, id.as_str(), now_ms()).await? {
+        Some(row) => row,
+        None => {
+            // Not found and not dead answer differently: only the tenant's own jobs are seen.
+            store::jobs::get_for(&mut tx, ctx, id.as_str()).await?;
+            return Err(DomainError::Conflict {
+                field: Some("status".into()),
+                message: "only a dead job can be retried".into(),
+            });
+        }
+    };
+    crate::domain::audit::record(&mut tx, ctx, "job.retried", "job", id.as_str()).await?;
+    tx.commit().await?;
+    state.jobs.wake();
+    Ok(row)
 }

@@ -21,9 +21,15 @@ pub struct Workers {
 
 impl Workers {
     pub fn start(state: Arc<AppState>) -> Self {
+        let count = state.config.job_workers;
+        Self::start_with(state, count)
+    }
+
+    /// Starts `count` workers whatever the configuration says (benchmarks).
+    pub fn start_with(state: Arc<AppState>, count: usize) -> Self {
         let (stop, stopped) = watch::channel(false);
         let host = uuid::Uuid::now_v7().simple().to_string();
-        let tasks = (0..state.config.job_workers)
+        let tasks = (0..count)
             .map(|n| {
                 let worker = Worker {
                     state: state.clone(),

@@ -112,3 +112,41 @@ pub async fn suppressions(
     .fetch_all(&mut *tx)
     .await?)
 }
+
+/// Which of these (customer, address) pairs may not be contacted on `channel` now: the address
+/// is suppressed, or the customer unsubscribed. Answers their positions in `who`.
+pub async fn blocked(
+    conn: &mut Conn,
+    ctx: &TenantCtx,
+    channel: &str,
+    who: &[(Option<&str>, &str)],
+) -> Result<std::collections::HashSet<usize>> {
+    if who.is_empty() {
+        return Ok(Default::default());
+    }
+    let tenant = ctx.tenant_id.as_str();
+    let mut sql = Sql::new("SELECT address FROM suppressions WHERE tenant_id = ");
+    sql.bind(tenant)
+        .push(" AND channel = ")
+        .bind(channel)
+        .push(" AND address IN ")
+        .bind_list(who.iter().map(|(_, a)| *a));
+    let suppressed: std::collections::HashSet<String> = sql.fetch_scalars(conn).await?.into_iter().collect();
+    let customers: Vec<&str> = who.iter().filter_map(|(c, _)| *c).collect();
+    let mut unsubscribed = std::collections::HashSet::new();
+    if !customers.is_empty() {
+        let mut sql = Sql::new("SELECT customer_id FROM customer_consents WHERE tenant_id = ");
+        sql.bind(tenant)
+            .push(" AND channel = ")
+            .bind(channel)
+            .push(" AND status = 'unsubscribed' AND customer_id IN ")
+            .bind_list(customers);
+        unsubscribed = sql.fetch_scalars::<String>(conn).await?.into_iter().collect();
+    }
+    Ok(who
+        .iter()
+        .enumerate()
+        .filter(|(_, (c, a))| suppressed.contains(*a) || c.is_some_and(|c| unsubscribed.contains(c)))
+        .map(|(i, _)| i)
+        .collect())
+}

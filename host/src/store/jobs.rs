@@ -33,31 +33,43 @@ pub struct NewJob<'a> {
     pub payload: &'a str,
     pub max_attempts: i32,
     pub idempotency_key: Option<&'a str>,
+    /// When the job is first due (epoch ms).
+    pub run_at: i64,
 }
 
 /// Queues a job in the caller's transaction; a second job with the same idempotency key is a
 /// conflict.
 pub async fn insert(tx: &mut Conn, id: &JobId, job: &NewJob<'_>) -> Result<()> {
-    let now = now_ms();
+    let lane = job.tenant_id.unwrap_or("");
+    // The lane's row exists before its first job can be claimed; an existing one is left alone
+    // (no lock taken), so concurrent enqueues of one tenant do not queue up behind each other.
+    sqlx::query("INSERT INTO job_lanes (lane, last_claimed_at) VALUES ($1, 0) ON CONFLICT (lane) DO NOTHING")
+        .bind(lane)
+        .execute(&mut *tx)
+        .await?;
     sqlx::query(
-        "INSERT INTO jobs (id, tenant_id, kind, payload, status, attempts, max_attempts, run_at, idempotency_key, \
-         created_at, updated_at) VALUES ($1, $2, $3, $4, 'queued', 0, $5, $6, $7, $6, $6)",
+        "INSERT INTO jobs (id, tenant_id, lane, kind, payload, status, attempts, max_attempts, run_at, \
+         idempotency_key, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 'queued', 0, $6, $7, $8, $9, $9)",
     )
     .bind(id.as_str())
     .bind(job.tenant_id)
+    .bind(lane)
     .bind(job.kind)
     .bind(job.payload)
     .bind(job.max_attempts)
-    .bind(now)
+    .bind(job.run_at)
     .bind(job.idempotency_key)
+    .bind(now_ms())
     .execute(&mut *tx)
     .await
     .map_err(conflict_on("idempotency_key"))?;
     Ok(())
 }
 
-/// Locks up to `limit` due jobs (queued and due, or running with an expired lease) to `worker`
-/// until `now + lease_ms`, counting the attempt.
+/// Locks up to `limit` due jobs to `worker` until `now + lease_ms`, counting the attempt.
+/// Running jobs whose lease expired (their worker died) come first; otherwise the jobs are the
+/// oldest due ones of one lane: the lane with due jobs that was served longest ago, so tenants
+/// take turns however many jobs each has queued.
 pub async fn claim(
     tx: &mut Conn,
     backend: Backend,
@@ -66,18 +78,58 @@ pub async fn claim(
     lease_ms: i64,
     limit: i64,
 ) -> Result<Vec<JobRow>> {
-    Ok(sqlx::query_as(&format!(
-        "UPDATE jobs SET status = 'running', locked_until = $1, locked_by = $2, attempts = attempts + 1, \
-         updated_at = $3 WHERE id IN (SELECT id FROM jobs WHERE (status = 'queued' AND run_at <= $3) \
-         OR (status = 'running' AND locked_until < $3) ORDER BY run_at LIMIT $4{}) RETURNING {COLUMNS}",
-        dialect::claim_lock(backend)
-    ))
-    .bind(now + lease_ms)
-    .bind(worker)
+    let lock = dialect::claim_lock(backend);
+    let expired =
+        format!("SELECT id FROM jobs WHERE status = 'running' AND locked_until < $3 ORDER BY run_at LIMIT $4{lock}");
+    let rows = take(tx, &expired, None, worker, now, lease_ms, limit).await?;
+    if !rows.is_empty() {
+        return Ok(rows);
+    }
+    // Walks lanes in turn order and stops at the first with a due job: one index probe per
+    // lane passed, however long the queues are.
+    let lane: Option<String> = sqlx::query_scalar(
+        "SELECT l.lane FROM job_lanes l WHERE EXISTS (SELECT 1 FROM jobs j WHERE j.status = 'queued' \
+         AND j.lane = l.lane AND j.run_at <= $1) ORDER BY l.last_claimed_at, l.lane LIMIT 1",
+    )
     .bind(now)
-    .bind(limit)
-    .fetch_all(&mut *tx)
-    .await?)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(lane) = lane else { return Ok(Vec::new()) };
+    let due = format!(
+        "SELECT id FROM jobs WHERE status = 'queued' AND lane = $5 AND run_at <= $3 ORDER BY run_at LIMIT $4{lock}"
+    );
+    let rows = take(tx, &due, Some(&lane), worker, now, lease_ms, limit).await?;
+    sqlx::query("UPDATE job_lanes SET last_claimed_at = $2 WHERE lane = $1")
+        .bind(&lane)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    Ok(rows)
+}
+
+/// Leases the jobs `select` picks (binding `$3` now, `$4` limit, `$5` lane).
+async fn take(
+    tx: &mut Conn,
+    select: &str,
+    lane: Option<&str>,
+    worker: &str,
+    now: i64,
+    lease_ms: i64,
+    limit: i64,
+) -> Result<Vec<JobRow>> {
+    let sql = format!(
+        "UPDATE jobs SET status = 'running', locked_until = $1, locked_by = $2, attempts = attempts + 1, \
+         updated_at = $3 WHERE id IN ({select}) RETURNING {COLUMNS}"
+    );
+    let mut query = sqlx::query_as(&sql)
+        .bind(now + lease_ms)
+        .bind(worker)
+        .bind(now)
+        .bind(limit);
+    if let Some(lane) = lane {
+        query = query.bind(lane);
+    }
+    Ok(query.fetch_all(&mut *tx).await?)
 }
 
 /// Extends the lease while `worker` still holds it; false when it has lost it.
@@ -139,6 +191,30 @@ pub async fn list(
     .bind(limit)
     .fetch_all(&mut *conn)
     .await?)
+}
+
+/// Puts the tenant's dead job back in the queue, due at `now`, with a fresh set of attempts;
+/// `None` when it is not the tenant's dead job.
+pub async fn retry_dead(tx: &mut Conn, ctx: &TenantCtx, id: &str, now: i64) -> Result<Option<JobRow>> {
+    Ok(sqlx::query_as(&format!(
+        "UPDATE jobs SET status = 'queued', attempts = 0, run_at = $3, updated_at = $3 \
+         WHERE id = $1 AND tenant_id = $2 AND status = 'dead' RETURNING {COLUMNS}"
+    ))
+    .bind(id)
+    .bind(ctx.tenant_id.as_str())
+    .bind(now)
+    .fetch_optional(&mut *tx)
+    .await?)
+}
+
+/// One of the tenant's jobs.
+pub async fn get_for(conn: &mut Conn, ctx: &TenantCtx, id: &str) -> Result<JobRow> {
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM jobs WHERE id = $1 AND tenant_id = $2"))
+        .bind(id)
+        .bind(ctx.tenant_id.as_str())
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or(super::StoreError::NotFound)
 }
 
 /// One job by id, any tenant: for the worker's own bookkeeping and tests.

@@ -17,6 +17,8 @@ fn routes() -> Vec<Route> {
     let missing_segment = "seg_00000000000070008000000000000000";
     let missing_endpoint = "wep_00000000000070008000000000000000";
     let missing_delivery = "wdl_00000000000070008000000000000000";
+    let missing_job = "job_00000000000070008000000000000000";
+    let missing_campaign = "cmp_00000000000070008000000000000000";
     let rules = json!({"field": "email", "op": "is_set"});
     let unique = || uuid::Uuid::now_v7().simple().to_string();
     vec![
@@ -172,6 +174,25 @@ fn routes() -> Vec<Route> {
         ("replayWebhookDeliveries", Method::POST, format!("/v1/webhook-endpoints/{missing_endpoint}/replay"), Some(json!({"since": "2020-01-01T00:00:00Z"})), Some("webhooks:write")),
         ("listWebhookAttempts", Method::GET, format!("/v1/webhook-endpoints/{missing_endpoint}/attempts"), None, Some("webhooks:read")),
         ("listEventTypes", Method::GET, "/v1/event-types".into(), None, Some("domain_events:read")),
+        ("getJob", Method::GET, format!("/v1/jobs/{missing_job}"), None, Some("imports:write")),
+        ("retryJob", Method::POST, format!("/v1/jobs/{missing_job}/retry"), None, Some("jobs:write")),
+        ("getEmailProvider", Method::GET, "/v1/email-provider".into(), None, Some("tenant:read")),
+        ("setEmailProvider", Method::PUT, "/v1/email-provider".into(), Some(json!({"provider": "resend", "api_key": "re_x", "base_url": "http://127.0.0.1:9"})), Some("email_settings:write")),
+        ("clearEmailProvider", Method::DELETE, "/v1/email-provider".into(), None, Some("email_settings:write")),
+        ("listOutbox", Method::GET, "/v1/outbox".into(), None, Some("outbox:read")),
+        ("createEmailCampaign", Method::POST, "/v1/email-campaigns".into(), Some(json!({"name": "m", "from_email": "a@b.test", "subject": "s", "html": "h", "audience": {"tags": ["x"]}})), Some("campaigns:write")),
+        ("listEmailCampaigns", Method::GET, "/v1/email-campaigns".into(), None, Some("campaigns:read")),
+        ("getEmailCampaign", Method::GET, format!("/v1/email-campaigns/{missing_campaign}"), None, Some("campaigns:read")),
+        ("updateEmailCampaign", Method::PATCH, format!("/v1/email-campaigns/{missing_campaign}"), Some(json!({"name": "x"})), Some("campaigns:write")),
+        ("deleteEmailCampaign", Method::DELETE, format!("/v1/email-campaigns/{missing_campaign}"), None, Some("campaigns:write")),
+        ("previewEmailCampaign", Method::POST, format!("/v1/email-campaigns/{missing_campaign}/preview"), Some(json!({"customer_id": missing_customer})), Some("campaigns:read")),
+        ("testSendEmailCampaign", Method::POST, format!("/v1/email-campaigns/{missing_campaign}/test-send"), Some(json!({"to": ["a@b.test"]})), Some("campaigns:send")),
+        ("sendEmailCampaign", Method::POST, format!("/v1/email-campaigns/{missing_campaign}/send"), None, Some("campaigns:send")),
+        ("pauseEmailCampaign", Method::POST, format!("/v1/email-campaigns/{missing_campaign}/pause"), None, Some("campaigns:send")),
+        ("resumeEmailCampaign", Method::POST, format!("/v1/email-campaigns/{missing_campaign}/resume"), None, Some("campaigns:send")),
+        ("cancelEmailCampaign", Method::POST, format!("/v1/email-campaigns/{missing_campaign}/cancel"), None, Some("campaigns:send")),
+        ("showUnsubscribe", Method::GET, "/u/x".into(), None, None),
+        ("unsubscribe", Method::POST, "/u/x".into(), None, None),
         ("signup", Method::POST, "/v1/signup".into(), None, None),
         ("login", Method::POST, "/v1/auth/login".into(), None, None),
         ("refreshToken", Method::POST, "/v1/auth/refresh".into(), None, None),
@@ -204,6 +225,11 @@ fn expected(role: &str) -> HashSet<&'static str> {
         "segments:write",
         "events:write",
         "imports:write",
+        "jobs:write",
+        "outbox:read",
+        "campaigns:read",
+        "campaigns:write",
+        "campaigns:send",
         "suppressions:write",
     ];
     let admin_only = [
@@ -219,6 +245,7 @@ fn expected(role: &str) -> HashSet<&'static str> {
         "domain_events:read",
         "webhooks:read",
         "webhooks:write",
+        "email_settings:write",
     ];
     let admin = || basics.into_iter().chain(marketing).chain(admin_only);
     match role {
@@ -226,7 +253,10 @@ fn expected(role: &str) -> HashSet<&'static str> {
         "admin" => admin().collect(),
         "marketer" => basics.into_iter().chain(marketing).collect(),
         "agent" => basics.into_iter().chain(["customers:write", "events:write"]).collect(),
-        "viewer" => basics.into_iter().chain(["roles:read", "invitations:read"]).collect(),
+        "viewer" => basics
+            .into_iter()
+            .chain(["roles:read", "invitations:read", "campaigns:read"])
+            .collect(),
         other => panic!("no expectation for {other}"),
     }
 }

@@ -10,6 +10,7 @@ use crate::tenancy::TenantCtx;
 
 pub const CHANNELS: [&str; 4] = ["email", "sms", "voice", "whatsapp"];
 pub const STATUSES: [&str; 3] = ["subscribed", "unsubscribed", "never"];
+pub const EMAIL: &str = "email";
 
 fn channel(field: &str, raw: &str) -> Result<&'static str> {
     CHANNELS
@@ -61,6 +62,20 @@ pub async fn set(state: &AppState, ctx: &TenantCtx, id: &CustomerId, change: Cha
     set_in(&mut tx, ctx, id, change).await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// Whether a channel may send to `address` now: not suppressed, and the customer (when known)
+/// has not unsubscribed. Every sending path asks this (campaign batches ask it for the whole
+/// batch at once through `store::consents::blocked`).
+pub async fn may_contact(
+    tx: &mut Conn,
+    ctx: &TenantCtx,
+    channel: &str,
+    address: &str,
+    customer: Option<&CustomerId>,
+) -> Result<bool> {
+    let who = [(customer.map(CustomerId::as_str), address)];
+    Ok(store::consents::blocked(tx, ctx, channel, &who).await?.is_empty())
 }
 
 /// Normalises an address for its channel (emails lower-cased, phones E.164).

@@ -1,0 +1,205 @@
+//! The send job. It walks the audience into message rows (one transaction per page, with a
+//! checkpoint), then sends batch after batch in order. Exactly once: a batch's messages are
+//! fixed by `batch_no` before anything is sent, frozen (`sending`) in their own transaction
+//! before the provider call, and handed over with an idempotency key per batch, so a retry after
+//! a crash at any point sends the same request again and the provider delivers it once.
+//!
+//! A run sends for a while, then queues its continuation and ends, so the queue's per-tenant
+//! turns let other tenants' jobs in between.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::future::BoxFuture;
+use futures_util::FutureExt;
+
+use super::audience::{AudienceSpec, Walk};
+use super::template::{self, Renderer};
+use super::unsubscribe;
+use super::{custom_values, enqueue, from_header};
+use crate::domain::crm::consent;
+use crate::domain::{DomainError, Result};
+use crate::ids::{EmailCampaignId, PrefixedId, TenantId};
+use crate::jobs::{HandlerResult, Job};
+use crate::providers::email::{Email, EmailProvider};
+use crate::state::AppState;
+use crate::store::email_campaigns::CampaignRow;
+use crate::store::email_messages::BatchMessage;
+use crate::store::{self, now_ms};
+use crate::tenancy::{Actor, TenantCtx};
+
+pub const JOB_KIND: &str = "email.campaign.send";
+/// Audience rows per transaction while preparing.
+const PAGE: i64 = 1000;
+/// How long one run sends before it yields to other jobs.
+const SLICE: Duration = Duration::from_secs(2);
+
+pub fn run_job(state: Arc<AppState>, job: Job) -> BoxFuture<'static, HandlerResult> {
+    async move { run(&state, &job).await.map_err(Into::into) }.boxed()
+}
+
+#[tracing::instrument(skip_all, fields(job = %job.id))]
+async fn run(state: &AppState, job: &Job) -> Result<()> {
+    let tenant = job
+        .tenant_id
+        .clone()
+        .ok_or_else(|| DomainError::invalid("job", "needs a tenant"))?;
+    let id = job.payload["campaign_id"]
+        .as_str()
+        .and_then(EmailCampaignId::parse)
+        .ok_or_else(|| DomainError::invalid("job", "needs a campaign_id"))?;
+    let ctx = TenantCtx::new(TenantId::from_raw(tenant), Actor::System, None);
+    let started = Instant::now();
+    let mut campaign = super::get(state, &ctx, &id).await?;
+    if campaign.status == "scheduled" {
+        // The scheduled run: it is due (the queue held it until `send_at`).
+        let mut tx = state.store.tenant_tx(&ctx).await?;
+        store::email_campaigns::transition(&mut tx, &ctx, &id, &["scheduled"], "sending").await?;
+        tx.commit().await?;
+        campaign = super::get(state, &ctx, &id).await?;
+    }
+    if campaign.status != "sending" {
+        return Ok(());
+    }
+    if campaign.prepared_at.is_none() {
+        prepare(state, &ctx, &id, &campaign).await?;
+        campaign = super::get(state, &ctx, &id).await?;
+    }
+    let renderer = Renderer::new(&campaign.subject, &campaign.html, campaign.text_body.as_deref())?;
+    let provider = crate::domain::email::for_tenant(state, &ctx).await?;
+    let mut batch_no = campaign.batches_done;
+    loop {
+        if batch_no * campaign.batch_size as i64 >= campaign.recipients {
+            let mut tx = state.store.tenant_tx(&ctx).await?;
+            store::email_campaigns::transition(&mut tx, &ctx, &id, &["sending"], "sent").await?;
+            tx.commit().await?;
+            tracing::info!(campaign = %id, "campaign sent");
+            return Ok(());
+        }
+        if started.elapsed() > SLICE {
+            let mut tx = state.store.tenant_tx(&ctx).await?;
+            enqueue(state, &mut tx, &ctx, &id, now_ms()).await?;
+            tx.commit().await?;
+            state.jobs.wake();
+            return Ok(());
+        }
+        if super::get(state, &ctx, &id).await?.status != "sending" {
+            return Ok(()); // paused or cancelled meanwhile
+        }
+        send_batch(state, &ctx, &campaign, &renderer, provider.as_ref(), batch_no).await?;
+        batch_no += 1;
+    }
+}
+
+/// Walks the audience from the checkpoint, writing message rows a page per transaction.
+async fn prepare(state: &AppState, ctx: &TenantCtx, id: &EmailCampaignId, campaign: &CampaignRow) -> Result<()> {
+    let spec = AudienceSpec::from_stored(&campaign.audience)?;
+    let mut read = state.store.tenant_read(ctx).await?;
+    let walk = Walk::new(&mut read, ctx, &spec).await?;
+    read.commit().await?;
+    let (mut after, mut seq) = (campaign.prepared_after.clone(), campaign.recipients);
+    loop {
+        let mut tx = state.store.tenant_tx(ctx).await?;
+        let page = walk.page(&mut tx, ctx, &after, PAGE).await?;
+        let added =
+            store::email_messages::insert_page(&mut tx, ctx, id.as_str(), &page, seq, campaign.batch_size as i64)
+                .await?;
+        if let Some(last) = page.last() {
+            after = last.id.clone();
+            store::email_campaigns::prepared_page(&mut tx, ctx, id, &after, added).await?;
+        }
+        if (page.len() as i64) < PAGE {
+            store::email_campaigns::prepared(&mut tx, ctx, id).await?;
+            tx.commit().await?;
+            return Ok(());
+        }
+        tx.commit().await?;
+        seq += added;
+    }
+}
+
+/// Sends one batch exactly once (see the module's comment).
+async fn send_batch(
+    state: &AppState,
+    ctx: &TenantCtx,
+    campaign: &CampaignRow,
+    renderer: &Renderer<'_>,
+    provider: &dyn EmailProvider,
+    batch_no: i64,
+) -> Result<()> {
+    let id = EmailCampaignId::from_raw(campaign.id.clone());
+    let mut tx = state.store.tenant_tx(ctx).await?;
+    let mut messages = store::email_messages::batch(&mut tx, ctx, id.as_str(), batch_no).await?;
+    let queued: Vec<usize> = (0..messages.len())
+        .filter(|&i| messages[i].status == "queued")
+        .collect();
+    if !queued.is_empty() {
+        // Freeze the batch: consent as of now decides who is in it, for good.
+        let who: Vec<(Option<&str>, &str)> = queued
+            .iter()
+            .map(|&i| (Some(messages[i].person.customer_id.as_str()), messages[i].to.as_str()))
+            .collect();
+        let blocked = store::consents::blocked(&mut tx, ctx, consent::EMAIL, &who).await?;
+        for (n, &i) in queued.iter().enumerate() {
+            messages[i].status = if blocked.contains(&n) { "skipped" } else { "sending" }.into();
+        }
+        for status in ["skipped", "sending"] {
+            let ids: Vec<&str> = queued
+                .iter()
+                .filter(|&&i| messages[i].status == status)
+                .map(|&i| messages[i].id.as_str())
+                .collect();
+            store::email_messages::set_status(&mut tx, ctx, &ids, status).await?;
+        }
+    }
+    tx.commit().await?;
+    let frozen: Vec<&BatchMessage> = messages.iter().filter(|m| m.status == "sending").collect();
+    let skipped = messages.iter().filter(|m| m.status == "skipped").count() as i64;
+    let emails = render(state, ctx, campaign, renderer, &frozen).await?;
+    let provider_ids = provider
+        .send(&emails, &format!("{}/{batch_no}", campaign.id))
+        .await
+        .map_err(|e| DomainError::Io(std::io::Error::other(e)))?;
+    let mut tx = state.store.tenant_tx(ctx).await?;
+    let sent: Vec<(&str, &str)> = frozen
+        .iter()
+        .zip(&provider_ids)
+        .map(|(m, p)| (m.id.as_str(), p.as_str()))
+        .collect();
+    store::email_messages::mark_sent(&mut tx, ctx, &sent).await?;
+    store::email_campaigns::batch_done(&mut tx, ctx, &id, batch_no, sent.len() as i64, skipped).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn render(
+    state: &AppState,
+    ctx: &TenantCtx,
+    campaign: &CampaignRow,
+    renderer: &Renderer<'_>,
+    messages: &[&BatchMessage],
+) -> Result<Vec<Email>> {
+    let ids: Vec<&str> = messages.iter().map(|m| m.person.customer_id.as_str()).collect();
+    let mut read = state.store.tenant_read(ctx).await?;
+    let mut custom = custom_values(&mut read, ctx, &ids).await?;
+    read.commit().await?;
+    let from = from_header(campaign);
+    messages
+        .iter()
+        .map(|m| {
+            let custom = custom.remove(&m.person.customer_id).unwrap_or_default();
+            let data = template::person_data(&m.person, custom);
+            let content = renderer.render(&data)?;
+            Ok(Email {
+                from: from.clone(),
+                to: m.to.clone(),
+                reply_to: campaign.reply_to.clone(),
+                subject: content.subject,
+                html: content.html,
+                text: content.text,
+                headers: unsubscribe::headers(state, &m.id),
+                key: m.id.clone(),
+            })
+        })
+        .collect()
+}

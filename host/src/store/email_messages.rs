@@ -1,0 +1,205 @@
+//! A campaign's messages: one row per recipient, written while the audience is walked, then
+//! frozen and sent a batch at a time. Also the audience walk itself.
+
+use sqlx::FromRow;
+
+use super::sql::Sql;
+use super::{now_ms, Conn, Result};
+use crate::ids::{EmailMessageId, PrefixedId};
+use crate::tenancy::TenantCtx;
+
+/// Who a campaign goes to: customers matching any `include` predicate (compiled segments on
+/// `c`) or carrying any of `tags`, minus those matching an `exclude` predicate.
+pub struct Audience<'a> {
+    pub include: &'a [Sql],
+    pub tags: &'a [String],
+    pub exclude: &'a [Sql],
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct Recipient {
+    pub id: String,
+    pub email: String,
+}
+
+/// The next `limit` reachable members of the audience after customer `after`, in id order:
+/// with an email address, not suppressed on email, not unsubscribed from email.
+pub async fn audience_page(
+    conn: &mut Conn,
+    ctx: &TenantCtx,
+    audience: &Audience<'_>,
+    after: &str,
+    limit: i64,
+) -> Result<Vec<Recipient>> {
+    let tenant = ctx.tenant_id.as_str();
+    let mut sql = Sql::new("SELECT c.id, c.email FROM customers c WHERE c.tenant_id = ");
+    sql.bind(tenant)
+        .push(" AND c.id > ")
+        .bind(after)
+        .push(" AND c.email IS NOT NULL AND (");
+    let mut first = true;
+    for predicate in audience.include {
+        sql.push(if first { "(" } else { " OR (" }).append(predicate).push(")");
+        first = false;
+    }
+    if !audience.tags.is_empty() {
+        sql.push(if first { "" } else { " OR " })
+            .push("EXISTS (SELECT 1 FROM customer_tags t WHERE t.customer_id = c.id AND t.tenant_id = ")
+            .bind(tenant)
+            .push(" AND t.tag IN ")
+            .bind_list(audience.tags.iter().map(String::as_str))
+            .push(")");
+        first = false;
+    }
+    if first {
+        sql.push("1 = 0");
+    }
+    sql.push(")");
+    for predicate in audience.exclude {
+        sql.push(" AND NOT (").append(predicate).push(")");
+    }
+    sql.push(" AND NOT EXISTS (SELECT 1 FROM suppressions s WHERE s.tenant_id = ")
+        .bind(tenant)
+        .push(" AND s.channel = 'email' AND s.address = c.email)")
+        .push(" AND NOT EXISTS (SELECT 1 FROM customer_consents k WHERE k.customer_id = c.id AND k.tenant_id = ")
+        .bind(tenant)
+        .push(" AND k.channel = 'email' AND k.status = 'unsubscribed') ORDER BY c.id LIMIT ")
+        .bind(limit);
+    Ok(sql.fetch_all(conn).await?)
+}
+
+/// Writes message rows for `recipients`, numbering batches of `batch_size` from `first_seq`
+/// (the campaign's recipients so far). An address already in the campaign is skipped. Answers
+/// how many rows were written.
+pub async fn insert_page(
+    tx: &mut Conn,
+    ctx: &TenantCtx,
+    campaign_id: &str,
+    recipients: &[Recipient],
+    first_seq: i64,
+    batch_size: i64,
+) -> Result<i64> {
+    if recipients.is_empty() {
+        return Ok(0);
+    }
+    let now = now_ms();
+    let mut sql = Sql::new(
+        "INSERT INTO email_messages (id, tenant_id, campaign_id, customer_id, email, batch_no, status, created_at) \
+         VALUES ",
+    );
+    for (i, r) in recipients.iter().enumerate() {
+        sql.push(if i == 0 { "(" } else { ", (" })
+            .bind(EmailMessageId::generate().as_str())
+            .push(", ")
+            .bind(ctx.tenant_id.as_str())
+            .push(", ")
+            .bind(campaign_id)
+            .push(", ")
+            .bind(r.id.as_str())
+            .push(", ")
+            .bind(r.email.as_str())
+            .push(", ")
+            .bind((first_seq + i as i64) / batch_size.max(1))
+            .push(", 'queued', ")
+            .bind(now)
+            .push(")");
+    }
+    sql.push(" ON CONFLICT (campaign_id, email) DO NOTHING");
+    Ok(sql.execute(tx).await?.rows_affected() as i64)
+}
+
+/// What a template may say about a recipient.
+#[derive(Debug, Clone, FromRow)]
+pub struct Person {
+    pub customer_id: String,
+    pub email: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub phone: Option<String>,
+    pub external_id: Option<String>,
+    pub locale: Option<String>,
+    pub timezone: Option<String>,
+}
+
+/// A customer as a template sees them.
+pub async fn person(conn: &mut Conn, ctx: &TenantCtx, customer_id: &str) -> Result<Person> {
+    sqlx::query_as(
+        "SELECT id AS customer_id, email, first_name, last_name, phone, external_id, locale, timezone \
+         FROM customers WHERE tenant_id = $1 AND id = $2",
+    )
+    .bind(ctx.tenant_id.as_str())
+    .bind(customer_id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(super::StoreError::NotFound)
+}
+
+/// A message of a batch with what its template needs.
+#[derive(Debug, Clone, FromRow)]
+pub struct BatchMessage {
+    pub id: String,
+    pub status: String,
+    /// The address the message goes to, as fixed when the audience was walked.
+    pub to: String,
+    #[sqlx(flatten)]
+    pub person: Person,
+}
+
+/// Batch `batch_no` of a campaign, in message id order.
+pub async fn batch(conn: &mut Conn, ctx: &TenantCtx, campaign_id: &str, batch_no: i64) -> Result<Vec<BatchMessage>> {
+    Ok(sqlx::query_as(
+        "SELECT m.id, m.status, m.email AS \"to\", m.customer_id, c.email, c.first_name, c.last_name, c.phone, \
+         c.external_id, c.locale, c.timezone FROM email_messages m LEFT JOIN customers c ON c.id = m.customer_id \
+         WHERE m.tenant_id = $1 AND m.campaign_id = $2 AND m.batch_no = $3 ORDER BY m.id",
+    )
+    .bind(ctx.tenant_id.as_str())
+    .bind(campaign_id)
+    .bind(batch_no)
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+/// Sets the status of the given messages.
+pub async fn set_status(tx: &mut Conn, ctx: &TenantCtx, ids: &[&str], status: &str) -> Result<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let mut sql = Sql::new("UPDATE email_messages SET status = ");
+    sql.bind(status)
+        .push(" WHERE tenant_id = ")
+        .bind(ctx.tenant_id.as_str())
+        .push(" AND id IN ")
+        .bind_list(ids.iter().copied());
+    sql.execute(tx).await?;
+    Ok(())
+}
+
+/// Records the provider's ids of sent messages.
+pub async fn mark_sent(tx: &mut Conn, ctx: &TenantCtx, sent: &[(&str, &str)]) -> Result<()> {
+    if sent.is_empty() {
+        return Ok(());
+    }
+    // One statement: the provider id per message through a CASE, so a batch is one round trip.
+    let mut sql = Sql::new("UPDATE email_messages SET status = 'sent', sent_at = ");
+    sql.bind(now_ms()).push(", provider_id = CASE id");
+    for (id, provider_id) in sent {
+        sql.push(" WHEN ").bind(*id).push(" THEN ").bind(*provider_id);
+    }
+    sql.push(" END WHERE tenant_id = ")
+        .bind(ctx.tenant_id.as_str())
+        .push(" AND id IN ")
+        .bind_list(sent.iter().map(|(id, _)| *id));
+    sql.execute(tx).await?;
+    Ok(())
+}
+
+/// The tenant and customer of a message, any tenant: for public links, whose token names the
+/// message and was checked before.
+pub async fn recipient_of(conn: &mut Conn, message_id: &str) -> Result<Option<(String, String)>> {
+    Ok(
+        sqlx::query_as("SELECT tenant_id, customer_id FROM email_messages WHERE id = $1")
+            .bind(message_id)
+            .fetch_optional(&mut *conn)
+            .await?,
+    )
+}
