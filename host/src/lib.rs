@@ -9,6 +9,7 @@ pub mod domain;
 pub mod http;
 pub mod ids;
 pub mod jobs;
+pub mod plugins;
 pub mod signatures;
 pub mod state;
 pub mod store;

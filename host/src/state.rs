@@ -11,6 +11,7 @@ use crate::auth::jwt::JwtKeys;
 use crate::auth::rate_limit::Limiter;
 use crate::config::Config;
 use crate::domain::imports;
+use crate::domain::plugins::Plugins;
 use crate::domain::profiles::Profiles;
 use crate::jobs::Queue;
 use crate::store::{Store, StoreError};
@@ -28,6 +29,8 @@ pub struct AppState {
     pub login_limiter: Limiter,
     /// The job queue's handlers and local wake-ups; workers run in `app::serve`.
     pub jobs: Queue,
+    /// The plugin runtime, catalog and secrets.
+    pub plugins: Plugins,
 }
 
 impl AppState {
@@ -50,6 +53,7 @@ impl AppState {
             jwt: JwtKeys::new(&secret, config.access_token_ttl_secs),
             api_limiter: Limiter::per_second(config.rate_limit_per_second, config.rate_limit_burst),
             login_limiter: Limiter::per_minute(config.login_attempts_per_minute),
+            plugins: Plugins::start(&config).map_err(|e| StoreError::Plugins(e.to_string()))?,
             jobs: Queue::new(config.job_max_attempts).with(imports::JOB_KIND, imports::run_job),
             store,
             config,

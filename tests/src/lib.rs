@@ -4,6 +4,7 @@
 
 pub mod client;
 pub mod database;
+pub mod plugins;
 pub mod server;
 
 pub use client::{Reply, Session};

@@ -9,10 +9,13 @@ pub mod custom_fields;
 pub mod customers;
 pub mod events;
 pub mod gdpr;
+pub mod hooks;
 pub mod imports;
+pub mod installations;
 pub mod invitations;
 pub mod jobs;
 pub mod me;
+pub mod plugins;
 pub mod problem;
 pub mod responses;
 pub mod roles;
@@ -59,10 +62,12 @@ pub enum Tag {
     Imports,
     /// Background jobs and their dead letters.
     Jobs,
+    /// WebAssembly plugins: the catalog, uploads, installations, runs and logs.
+    Plugins,
 }
 
 /// Tuples of APIs are themselves APIs; grouped by area so each stays within `Default`'s arity.
-pub type Apis = (PlatformApis, CrmApis);
+pub type Apis = (PlatformApis, CrmApis, PluginApis);
 
 pub type PlatformApis = (
     service::ServiceApi,
@@ -88,6 +93,8 @@ pub type CrmApis = (
     segments::SegmentsApi,
     imports::ImportsApi,
 );
+
+pub type PluginApis = (plugins::PluginsApi, installations::InstallationsApi);
 
 /// The OpenAPI service; `switchboard openapi` prints its spec, which is checked in.
 pub fn service(public_url: &str) -> OpenApiService<Apis, ()> {

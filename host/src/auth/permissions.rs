@@ -49,6 +49,8 @@ permissions! {
     IMPORTS_WRITE = ("imports", "write"): "Import customers from CSV and read import reports.";
     SUPPRESSIONS_WRITE = ("suppressions", "write"): "Change the suppression list.";
     DOMAIN_EVENTS_READ = ("domain_events", "read"): "Read the domain-event outbox.";
+    PLUGINS_READ = ("plugins", "read"): "Read the plugin catalog, installations, their runs and logs.";
+    PLUGINS_WRITE = ("plugins", "write"): "Upload plugins; install, configure, invoke and remove them.";
 }
 
 pub fn parse(s: &str) -> Option<Permission> {
@@ -91,6 +93,7 @@ pub fn builtin_permissions(role: &str) -> Option<Vec<Permission>> {
                 EVENTS_WRITE,
                 IMPORTS_WRITE,
                 SUPPRESSIONS_WRITE,
+                PLUGINS_READ,
             ],
         ]
         .concat(),

@@ -6,6 +6,7 @@ pub mod crm;
 pub mod imports;
 pub mod invitations;
 pub mod outbox;
+pub mod plugins;
 pub mod principal;
 pub mod profiles;
 pub mod roles;
