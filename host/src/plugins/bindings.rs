@@ -7,6 +7,6 @@ wasmtime::component::bindgen!({
     imports: { default: trappable },
 });
 
-pub use switchboard::plugin::types::{
+pub use self::switchboard::plugin::types::{
     Channel, Customer, CustomerInput, Event, HostError, HttpRequest, HttpResponse, Level, Message, OutgoingRequest,
 };
