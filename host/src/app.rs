@@ -26,9 +26,15 @@ pub fn build(state: Arc<AppState>) -> impl Endpoint {
     let limits = body_limit::Limits {
         body: state.config.max_body_bytes as u64,
         upload: state.config.max_import_bytes,
+        // A plugin component plus its manifest; the handler names the component's own limit.
+        plugin: state.config.plugin_max_bytes + 64 * 1024,
     };
     Route::new()
         .nest("/", service)
+        .at(
+            "/v1/hooks/:tenant/:installation/:route",
+            poem::post(api::hooks::endpoint),
+        )
         .at(
             "/openapi.json",
             make_sync(move |_| {

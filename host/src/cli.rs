@@ -27,6 +27,30 @@ pub enum Command {
         #[command(subcommand)]
         command: TenantCommand,
     },
+    /// Write plugins: scaffold, build to a component, check before uploading.
+    Plugin {
+        #[command(subcommand)]
+        command: PluginCommand,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum PluginCommand {
+    /// Create ./NAME/ with Cargo.toml, plugin.toml and src/lib.rs; it builds as it is.
+    New {
+        name: String,
+        /// The switchboard-sdk crate to depend on (default: this repository's `sdk/`).
+        #[arg(long)]
+        sdk: Option<PathBuf>,
+    },
+    /// In a plugin's folder: build for wasm32-unknown-unknown and write dist/NAME.wasm.
+    Build,
+    /// In a plugin's folder: validate the manifest, the component's imports and its interface version.
+    Check {
+        /// The component to check (default: dist/NAME.wasm).
+        #[arg(long)]
+        wasm: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]

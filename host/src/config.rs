@@ -91,6 +91,23 @@ pub struct Config {
     pub email_timeout_secs: u64,
     /// Recipients per provider request in campaign sends (1 to 100).
     pub email_batch_size: usize,
+    /// Where the first-party plugin catalog's built components are (`<name>.wasm` + `<name>.toml`).
+    pub plugin_catalog_dir: PathBuf,
+    /// Key sealing installation secrets (base64 of 32 bytes); generated into the data dir when
+    /// unset. Every host sharing a database needs the same key.
+    #[serde(serialize_with = "serialize_secret")]
+    pub plugin_secrets_key: Option<SecretString>,
+    /// Largest plugin component accepted by `POST /v1/plugins`, in bytes.
+    pub plugin_max_bytes: u64,
+    /// Plugin invocations running at once in this process (the pooling allocator's size).
+    pub plugin_concurrency: u32,
+    /// Per-invocation limits: wall-clock milliseconds, instructions (fuel), memory bytes, host calls.
+    pub plugin_wall_ms: u64,
+    pub plugin_fuel: u64,
+    pub plugin_memory_bytes: usize,
+    pub plugin_host_calls: u32,
+    /// Bytes (keys and values) one installation may keep in its KV store.
+    pub plugin_kv_quota_bytes: u64,
 }
 
 impl Default for Config {
@@ -131,6 +148,15 @@ impl Default for Config {
             smtp_url: None,
             email_timeout_secs: 10,
             email_batch_size: 50,
+            plugin_catalog_dir: PathBuf::from("plugins/dist"),
+            plugin_secrets_key: None,
+            plugin_max_bytes: 10 * 1024 * 1024,
+            plugin_concurrency: 32,
+            plugin_wall_ms: 50,
+            plugin_fuel: 50_000_000,
+            plugin_memory_bytes: 32 * 1024 * 1024,
+            plugin_host_calls: 1_000,
+            plugin_kv_quota_bytes: 1024 * 1024,
         }
     }
 }

@@ -90,6 +90,14 @@ define_id!(/// An email campaign.
     EmailCampaignId, "cmp");
 define_id!(/// One email of a campaign to one recipient.
     EmailMessageId, "msg");
+define_id!(/// A tenant's uploaded plugin (all its versions).
+    PluginId, "plg");
+define_id!(/// A plugin installed in a tenant.
+    InstallationId, "ins");
+define_id!(/// One invocation of an installation.
+    PluginRunId, "run");
+define_id!(/// A line in an installation's log.
+    PluginLogId, "log");
 define_id!(/// A refresh token; its family id is the id of the first token in the chain.
     RefreshTokenId, "rtk");
 

@@ -10,6 +10,7 @@ pub mod egress;
 pub mod http;
 pub mod ids;
 pub mod jobs;
+pub mod plugins;
 pub mod providers;
 pub mod signatures;
 pub mod state;

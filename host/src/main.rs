@@ -2,9 +2,10 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
-use switchboard::cli::{Cli, Command, TenantCommand};
+use switchboard::cli::{Cli, Command, PluginCommand, TenantCommand};
 use switchboard::config::Config;
 use switchboard::domain::tenants::{self, NewTenant};
+use switchboard::plugins::authoring;
 use switchboard::state::AppState;
 use switchboard::{api, app, store};
 use tracing_subscriber::EnvFilter;
@@ -41,8 +42,33 @@ async fn main() -> ExitCode {
     }
 }
 
+/// The plugin author's commands, which need no server or database.
+fn plugin(command: PluginCommand) -> anyhow::Result<()> {
+    let here = std::env::current_dir()?;
+    match command {
+        PluginCommand::New { name, sdk } => {
+            let dir = authoring::new::create(&here, &name, sdk.as_deref())?;
+            println!("created {}: `cd {name} && switchboard plugin build`", dir.display());
+        }
+        PluginCommand::Build => {
+            let (path, size) = authoring::build::build(&here)?;
+            println!("{} ({size} bytes)", path.display());
+        }
+        PluginCommand::Check { wasm } => {
+            let path = authoring::check::check(&here, wasm.as_deref())?;
+            println!(
+                "{}: ok (interface {})",
+                path.display(),
+                switchboard::plugins::INTERFACE_VERSION
+            );
+        }
+    }
+    Ok(())
+}
+
 async fn run(command: Command, config: Config) -> anyhow::Result<()> {
     match command {
+        Command::Plugin { command } => plugin(command)?,
         Command::Openapi => {
             // A closed pipe (`| head`) is not an error worth a panic.
             let _ = writeln!(std::io::stdout(), "{}", api::service(&config.public_url).spec());

@@ -11,6 +11,7 @@ use crate::auth::authz::Authz;
 use crate::auth::jwt::JwtKeys;
 use crate::auth::rate_limit::Limiter;
 use crate::config::Config;
+use crate::domain::plugins::Plugins;
 use crate::domain::profiles::Profiles;
 use crate::domain::webhooks::Webhooks;
 use crate::domain::{campaigns, imports};
@@ -37,6 +38,8 @@ pub struct AppState {
     /// HMAC key of links in emails (unsubscribe), derived from the JWT secret: set that secret
     /// or links sent before a restart stop working.
     pub link_key: Vec<u8>,
+    /// The plugin runtime, catalog and secrets.
+    pub plugins: Plugins,
 }
 
 impl AppState {
@@ -72,6 +75,7 @@ impl AppState {
                 .timeout(Duration::from_secs(config.email_timeout_secs.max(1)))
                 .build()
                 .map_err(|e| StoreError::Db(sqlx::Error::Configuration(e.into())))?,
+            plugins: Plugins::start(&config).map_err(|e| StoreError::Plugins(e.to_string()))?,
             store,
             config,
         }))

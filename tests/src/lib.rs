@@ -5,6 +5,7 @@
 pub mod client;
 pub mod database;
 pub mod fakes;
+pub mod plugins;
 pub mod server;
 
 pub use client::{Reply, Session};

@@ -40,6 +40,8 @@ impl TestServer {
             // Background work in tests waits on short timers, never on production ones.
             job_poll_ms: 20,
             job_backoff_base_ms: 5,
+            plugin_catalog_dir: crate::plugins::CATALOG.into(),
+            plugin_concurrency: 8,
             ..Config::default()
         };
         tweak(&mut config);

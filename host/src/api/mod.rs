@@ -12,10 +12,13 @@ pub mod email_provider;
 pub mod event_types;
 pub mod events;
 pub mod gdpr;
+pub mod hooks;
 pub mod imports;
+pub mod installations;
 pub mod invitations;
 pub mod jobs;
 pub mod me;
+pub mod plugins;
 pub mod problem;
 pub mod responses;
 pub mod roles;
@@ -69,10 +72,12 @@ pub enum Tag {
     Webhooks,
     /// Email providers, the dev outbox, and email campaigns.
     Email,
+    /// WebAssembly plugins: the catalog, uploads, installations, runs and logs.
+    Plugins,
 }
 
 /// Tuples of APIs are themselves APIs; grouped by area so each stays within `Default`'s arity.
-pub type Apis = (PlatformApis, CrmApis, WebhookApis, EmailApis);
+pub type Apis = (PlatformApis, CrmApis, WebhookApis, EmailApis, PluginApis);
 
 pub type PlatformApis = (
     service::ServiceApi,
@@ -110,6 +115,8 @@ pub type EmailApis = (
     email_campaigns::EmailCampaignsApi,
     unsubscribe::UnsubscribeApi,
 );
+
+pub type PluginApis = (plugins::PluginsApi, installations::InstallationsApi);
 
 /// The OpenAPI service; `switchboard openapi` prints its spec, which is checked in.
 pub fn service(public_url: &str) -> OpenApiService<Apis, event_types::EventWebhooks> {

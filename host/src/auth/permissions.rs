@@ -57,6 +57,8 @@ permissions! {
     DOMAIN_EVENTS_READ = ("domain_events", "read"): "Read the domain-event outbox.";
     WEBHOOKS_READ = ("webhooks", "read"): "Read webhook endpoints (with their secrets) and the delivery log.";
     WEBHOOKS_WRITE = ("webhooks", "write"): "Create, change and delete webhook endpoints; rotate secrets; replay and test deliveries.";
+    PLUGINS_READ = ("plugins", "read"): "Read the plugin catalog, installations, their runs and logs.";
+    PLUGINS_WRITE = ("plugins", "write"): "Upload plugins; install, configure, invoke and remove them.";
 }
 
 pub fn parse(s: &str) -> Option<Permission> {
@@ -104,6 +106,7 @@ pub fn builtin_permissions(role: &str) -> Option<Vec<Permission>> {
                 CAMPAIGNS_WRITE,
                 CAMPAIGNS_SEND,
                 SUPPRESSIONS_WRITE,
+                PLUGINS_READ,
             ],
         ]
         .concat(),

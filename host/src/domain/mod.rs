@@ -8,6 +8,7 @@ pub mod email;
 pub mod imports;
 pub mod invitations;
 pub mod outbox;
+pub mod plugins;
 pub mod principal;
 pub mod profiles;
 pub mod relay;

@@ -10,6 +10,7 @@ use poem::{Body, Endpoint, Error, Request, Response, Result};
 
 /// The routes whose bodies are streamed uploads.
 const UPLOAD_PATHS: &[&str] = &["/v1/imports"];
+const PLUGIN_PATH: &str = "/v1/plugins";
 
 #[derive(Clone, Copy, Debug)]
 pub struct Limits {
@@ -17,11 +18,17 @@ pub struct Limits {
     pub body: u64,
     /// An upload.
     pub upload: u64,
+    /// A plugin upload (`POST /v1/plugins`), buffered like any body but with its own limit.
+    pub plugin: u64,
 }
 
 pub async fn middleware<E: Endpoint>(next: E, mut req: Request, limits: Limits) -> Result<Response> {
     let upload = UPLOAD_PATHS.contains(&req.uri().path());
-    let max = if upload { limits.upload } else { limits.body };
+    let max = match req.uri().path() {
+        _ if upload => limits.upload,
+        PLUGIN_PATH => limits.plugin,
+        _ => limits.body,
+    };
     let too_large = || {
         Error::from_string(
             format!("the request body exceeds {max} bytes"),

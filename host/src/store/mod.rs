@@ -26,6 +26,10 @@ pub mod imports;
 pub mod invitations;
 pub mod jobs;
 pub mod outbox;
+pub mod plugin_installations;
+pub mod plugin_kv;
+pub mod plugin_runs;
+pub mod plugins;
 pub mod refresh_tokens;
 pub mod roles;
 pub mod scoped;
@@ -114,6 +118,9 @@ pub enum StoreError {
     Db(#[from] sqlx::Error),
     #[error(transparent)]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The plugin runtime could not start (at start-up only).
+    #[error("plugins: {0}")]
+    Plugins(String),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

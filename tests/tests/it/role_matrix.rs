@@ -19,6 +19,7 @@ fn routes() -> Vec<Route> {
     let missing_delivery = "wdl_00000000000070008000000000000000";
     let missing_job = "job_00000000000070008000000000000000";
     let missing_campaign = "cmp_00000000000070008000000000000000";
+    let missing_installation = "ins_00000000000070008000000000000000";
     let rules = json!({"field": "email", "op": "is_set"});
     let unique = || uuid::Uuid::now_v7().simple().to_string();
     vec![
@@ -158,6 +159,16 @@ fn routes() -> Vec<Route> {
         ("previewSegment", Method::GET, format!("/v1/segments/{missing_segment}/preview"), None, Some("segments:read")),
         ("countSegmentRules", Method::POST, "/v1/segments/count".into(), Some(json!({"rules": rules})), Some("segments:read")),
         ("createImport", Method::POST, "/v1/imports".into(), None, Some("imports:write")),
+        ("listPluginCatalog", Method::GET, "/v1/plugin-catalog".into(), None, Some("plugins:read")),
+        ("uploadPlugin", Method::POST, "/v1/plugins".into(), None, Some("plugins:write")),
+        ("createInstallation", Method::POST, "/v1/installations".into(), Some(json!({"plugin": "none"})), Some("plugins:write")),
+        ("listInstallations", Method::GET, "/v1/installations".into(), None, Some("plugins:read")),
+        ("getInstallation", Method::GET, format!("/v1/installations/{missing_installation}"), None, Some("plugins:read")),
+        ("updateInstallation", Method::PATCH, format!("/v1/installations/{missing_installation}"), Some(json!({"enabled": false})), Some("plugins:write")),
+        ("deleteInstallation", Method::DELETE, format!("/v1/installations/{missing_installation}"), None, Some("plugins:write")),
+        ("invokeInstallation", Method::POST, format!("/v1/installations/{missing_installation}/invoke"), Some(json!({"event": {"type": "noop"}})), Some("plugins:write")),
+        ("listInstallationRuns", Method::GET, format!("/v1/installations/{missing_installation}/runs"), None, Some("plugins:read")),
+        ("listInstallationLogs", Method::GET, format!("/v1/installations/{missing_installation}/logs"), None, Some("plugins:read")),
         ("getImport", Method::GET, "/v1/imports/imp_00000000000070008000000000000000".into(), None, Some("imports:write")),
         ("getImportErrors", Method::GET, "/v1/imports/imp_00000000000070008000000000000000/errors".into(), None, Some("imports:write")),
         ("listJobs", Method::GET, "/v1/jobs".into(), None, Some("imports:write")),
@@ -231,6 +242,7 @@ fn expected(role: &str) -> HashSet<&'static str> {
         "campaigns:write",
         "campaigns:send",
         "suppressions:write",
+        "plugins:read",
     ];
     let admin_only = [
         "users:write",
@@ -246,6 +258,7 @@ fn expected(role: &str) -> HashSet<&'static str> {
         "webhooks:read",
         "webhooks:write",
         "email_settings:write",
+        "plugins:write",
     ];
     let admin = || basics.into_iter().chain(marketing).chain(admin_only);
     match role {
@@ -274,6 +287,8 @@ async fn walk(who: &str, role: &str, session: &Session) {
                     .body("email\n");
                 session.send(req).await
             }
+            // Multipart: a form that is well-formed but no plugin.
+            "uploadPlugin" => switchboard_tests::plugins::upload(session, b"no".to_vec(), "name = 1").await,
             _ => session.call(method.clone(), &path, body).await,
         };
         if allowed.contains(perm) {

@@ -1,0 +1,176 @@
+//! Plugin runtime figures, printed (not asserted): compile and cache times, instantiate-and-call
+//! throughput and latency of a trivial handler on one thread, and a handler making 10 KV host
+//! calls (against an in-memory host, and against the real store on SQLite). Uses the hostile
+//! test plugin, built under `tests/plugins/dist/`.
+//!
+//!     cargo bench -p switchboard-host --bench plugins
+//!     BENCH_CALLS=200000 cargo bench -p switchboard-host --bench plugins
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use switchboard::config::Config;
+use switchboard::domain::plugins::host::TenantHost;
+use switchboard::domain::tenants::{self, NewTenant};
+use switchboard::ids::{InstallationId, PrefixedId, TenantId};
+use switchboard::plugins::bindings::{Customer, CustomerInput, Event, HttpResponse, Message, OutgoingRequest};
+use switchboard::plugins::capabilities::Capability;
+use switchboard::plugins::host_api::NoHost;
+use switchboard::plugins::runtime::CallSetup;
+use switchboard::plugins::{Grants, HostApi, HostResult, Input, Limits, Outcome, Prepared, Runtime};
+use switchboard::state::AppState;
+use switchboard::tenancy::{Actor, TenantCtx};
+
+const WASM: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/plugins/dist/hostile.wasm");
+
+/// A KV host in memory: measures the runtime's host-call path without a database.
+#[derive(Default)]
+struct MemoryKv(HashMap<String, Vec<u8>>);
+
+impl HostApi for MemoryKv {
+    fn kv_get(&mut self, key: &str) -> HostResult<Option<Vec<u8>>> {
+        Ok(self.0.get(key).cloned())
+    }
+    fn kv_put(&mut self, key: &str, value: &[u8]) -> HostResult<()> {
+        self.0.insert(key.to_owned(), value.to_vec());
+        Ok(())
+    }
+    fn kv_delete(&mut self, key: &str) -> HostResult<()> {
+        self.0.remove(key);
+        Ok(())
+    }
+    fn kv_list(&mut self, p: &str, a: Option<&str>, l: u32) -> HostResult<Vec<String>> {
+        NoHost.kv_list(p, a, l)
+    }
+    fn customer_get(&mut self, id: &str) -> HostResult<Option<Customer>> {
+        NoHost.customer_get(id)
+    }
+    fn customer_search(&mut self, q: &str, l: u32) -> HostResult<Vec<Customer>> {
+        NoHost.customer_search(q, l)
+    }
+    fn customer_upsert(&mut self, i: CustomerInput) -> HostResult<Customer> {
+        NoHost.customer_upsert(i)
+    }
+    fn tag(&mut self, id: &str, a: Vec<String>, r: Vec<String>) -> HostResult<()> {
+        NoHost.tag(id, a, r)
+    }
+    fn track_event(&mut self, id: &str, t: &str, p: &str) -> HostResult<()> {
+        NoHost.track_event(id, t, p)
+    }
+    fn send_message(&mut self, m: Message) -> HostResult<String> {
+        NoHost.send_message(m)
+    }
+    fn http_fetch(&mut self, r: OutgoingRequest) -> HostResult<HttpResponse> {
+        NoHost.http_fetch(r)
+    }
+    fn schedule(&mut self, d: u64, t: &str, x: &str) -> HostResult<()> {
+        NoHost.schedule(d, t, x)
+    }
+}
+
+fn event(kind: &str) -> Input {
+    Input::Event(Event {
+        id: "dev_bench".into(),
+        event_type: kind.into(),
+        data: "{}".into(),
+        occurred_at_ms: 0,
+    })
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 * p) as usize).min(sorted.len() - 1)]
+}
+
+/// Runs `kind` `n` times on this thread and prints calls/s and latency percentiles.
+fn measure(label: &str, runtime: &Runtime, prepared: &Prepared, n: usize, host: impl Fn() -> Box<dyn HostApi>) {
+    let grants = Grants::new([Capability::Kv]);
+    let kind = if label.starts_with("trivial") { "noop" } else { "kv10" };
+    let mut times = Vec::with_capacity(n);
+    let started = Instant::now();
+    for _ in 0..n {
+        let setup = CallSetup {
+            host: host(),
+            grants: grants.clone(),
+            config: "{}".into(),
+        };
+        let t = Instant::now();
+        let run = runtime.invoke(prepared, setup, event(kind));
+        times.push(t.elapsed());
+        assert_eq!(run.outcome, Outcome::Ok, "{label}: {:?}", run.error);
+    }
+    let total = started.elapsed();
+    times.sort();
+    println!(
+        "{label}: {n} calls in {total:.2?} = {:.0}/s on one thread; p50 {:.1?} p90 {:.1?} p99 {:.1?}",
+        n as f64 / total.as_secs_f64(),
+        percentile(&times, 0.5),
+        percentile(&times, 0.9),
+        percentile(&times, 0.99),
+    );
+}
+
+fn main() {
+    let n: usize = std::env::var("BENCH_CALLS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let wasm = std::fs::read(WASM).expect("tests/plugins/dist/hostile.wasm");
+    let disk = std::env::temp_dir().join(format!("sb_bench_plugins_{}", uuid::Uuid::now_v7().simple()));
+    let runtime = Runtime::new(Limits::default(), 4, Some(disk.clone())).expect("runtime");
+
+    let t = Instant::now();
+    let prepared = runtime.prepare(&wasm).expect("compile");
+    println!("compile + link {} KB component: {:.1?}", wasm.len() / 1024, t.elapsed());
+    let t = Instant::now();
+    runtime.prepare(&wasm).expect("cached");
+    println!("prepare again (memory cache): {:.1?}", t.elapsed());
+    let fresh = Runtime::new(Limits::default(), 4, Some(disk.clone())).expect("runtime");
+    let t = Instant::now();
+    fresh.prepare(&wasm).expect("from disk");
+    println!("prepare in a new process (disk cache): {:.1?}", t.elapsed());
+
+    measure("trivial handler, warm-up", &runtime, &prepared, n / 10, || {
+        Box::new(NoHost)
+    });
+    measure("trivial handler", &runtime, &prepared, n, || Box::new(NoHost));
+    measure("10 KV gets, in-memory host", &runtime, &prepared, n / 2, || {
+        Box::new(MemoryKv::default())
+    });
+
+    // The same handler against the real store (SQLite in a temp dir).
+    let tokio = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio");
+    let (state, ctx) = tokio.block_on(async {
+        let data_dir = std::env::temp_dir().join(format!("sb_bench_data_{}", uuid::Uuid::now_v7().simple()));
+        let db = data_dir.join("bench.db");
+        std::fs::create_dir_all(&data_dir).expect("data dir");
+        let config = Config {
+            database_url: format!("sqlite://{}", db.display()),
+            data_dir,
+            ..Config::default()
+        };
+        let state: Arc<AppState> = AppState::start(config).await.expect("state");
+        let input = NewTenant {
+            tenant_name: "Bench",
+            email: "bench@example.com",
+            password: "bench password 1",
+        };
+        let created = tenants::create(&state, input, None).await.expect("tenant");
+        let tenant = TenantId::parse(&created.tenant.id).expect("tenant id");
+        (state, TenantCtx::new(tenant, Actor::System, None))
+    });
+    let installation = InstallationId::generate().to_string();
+    let handle = tokio.handle().clone();
+    measure("10 KV gets, SQLite store", &runtime, &prepared, n / 20, || {
+        Box::new(TenantHost {
+            state: state.clone(),
+            ctx: ctx.clone(),
+            installation: installation.clone(),
+            runtime: handle.clone(),
+        })
+    });
+    let _ = std::fs::remove_dir_all(disk);
+}

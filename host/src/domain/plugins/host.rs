@@ -1,0 +1,269 @@
+//! The host functions' tenant side: each call acts for the installing tenant through the same
+//! domain functions the API uses, so validation, outbox events and audit apply to plugins too.
+
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+use crate::domain::crm::customers::{self, CustomerInput as DomainInput, ListParams, Patch};
+use crate::domain::crm::{events, tags};
+use crate::domain::DomainError;
+use crate::ids::{CustomerId, PrefixedId};
+use crate::plugins::bindings::{Customer, CustomerInput, HostError, HttpResponse, Message, OutgoingRequest};
+use crate::plugins::{HostApi, HostResult};
+use crate::state::AppState;
+use crate::store;
+use crate::tenancy::TenantCtx;
+
+/// Longest KV key, and most keys one list returns.
+const MAX_KEY: usize = 512;
+const MAX_LIST: u32 = 1000;
+/// Largest response body `http-fetch` hands back.
+const MAX_FETCH_BYTES: usize = 1 << 20;
+
+pub struct TenantHost {
+    pub state: Arc<AppState>,
+    pub ctx: TenantCtx,
+    pub installation: String,
+    pub runtime: tokio::runtime::Handle,
+}
+
+impl From<DomainError> for HostError {
+    fn from(e: DomainError) -> Self {
+        match e {
+            DomainError::NotFound => HostError::NotFound,
+            DomainError::Invalid(fields) => HostError::Invalid(
+                fields
+                    .iter()
+                    .map(|f| format!("{}: {}", f.field, f.message))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            ),
+            DomainError::Conflict { message, .. } => HostError::Invalid(message),
+            other => {
+                tracing::error!(error = %other, "plugin host call failed");
+                HostError::Unavailable("internal error".into())
+            }
+        }
+    }
+}
+
+impl From<store::StoreError> for HostError {
+    fn from(e: store::StoreError) -> Self {
+        DomainError::from(e).into()
+    }
+}
+
+fn to_wit(c: customers::Customer) -> Customer {
+    Customer {
+        id: c.id,
+        email: c.email,
+        phone: c.phone,
+        first_name: c.first_name,
+        last_name: c.last_name,
+        external_id: c.external_id,
+        tags: c.tags,
+        custom_fields: Value::Object(c.custom_fields).to_string(),
+    }
+}
+
+fn json_object(field: &str, text: &str) -> HostResult<Map<String, Value>> {
+    match serde_json::from_str(text) {
+        Ok(Value::Object(map)) => Ok(map),
+        _ => Err(HostError::Invalid(format!("{field} must be a JSON object"))),
+    }
+}
+
+fn check_key(key: &str) -> HostResult<()> {
+    if key.is_empty() || key.len() > MAX_KEY {
+        return Err(HostError::Invalid(format!("keys are 1 to {MAX_KEY} bytes")));
+    }
+    Ok(())
+}
+
+impl TenantHost {
+    fn block<T>(&self, f: impl std::future::Future<Output = T>) -> T {
+        self.runtime.block_on(f)
+    }
+}
+
+impl HostApi for TenantHost {
+    fn kv_get(&mut self, key: &str) -> HostResult<Option<Vec<u8>>> {
+        check_key(key)?;
+        self.block(async {
+            let mut read = self.state.store.tenant_read(&self.ctx).await?;
+            let value = store::plugin_kv::get(&mut read, &self.ctx, &self.installation, key).await?;
+            read.commit().await?;
+            Ok(value)
+        })
+    }
+
+    fn kv_put(&mut self, key: &str, value: &[u8]) -> HostResult<()> {
+        check_key(key)?;
+        let quota = self.state.plugins.kv_quota_bytes as i64;
+        self.block(async {
+            let mut tx = self.state.store.tenant_tx(&self.ctx).await?;
+            let used = store::plugin_kv::usage(&mut tx, &self.ctx, &self.installation, key).await?;
+            if used + (key.len() + value.len()) as i64 > quota {
+                return Err(HostError::Quota(format!("the KV store is limited to {quota} bytes")));
+            }
+            store::plugin_kv::put(&mut tx, &self.ctx, &self.installation, key, value).await?;
+            tx.commit().await.map_err(store::StoreError::from)?;
+            Ok(())
+        })
+    }
+
+    fn kv_delete(&mut self, key: &str) -> HostResult<()> {
+        check_key(key)?;
+        self.block(async {
+            let mut tx = self.state.store.tenant_tx(&self.ctx).await?;
+            store::plugin_kv::delete(&mut tx, &self.ctx, &self.installation, key).await?;
+            tx.commit().await.map_err(store::StoreError::from)?;
+            Ok(())
+        })
+    }
+
+    fn kv_list(&mut self, prefix: &str, after: Option<&str>, limit: u32) -> HostResult<Vec<String>> {
+        let limit = limit.clamp(1, MAX_LIST) as i64;
+        self.block(async {
+            let mut read = self.state.store.tenant_read(&self.ctx).await?;
+            let keys = store::plugin_kv::list(
+                &mut read,
+                &self.ctx,
+                &self.installation,
+                prefix,
+                after.unwrap_or(""),
+                limit,
+            )
+            .await?;
+            read.commit().await?;
+            Ok(keys)
+        })
+    }
+
+    fn customer_get(&mut self, id: &str) -> HostResult<Option<Customer>> {
+        // An id of another tenant, or no id at all, is simply no customer.
+        let Some(id) = CustomerId::parse(id) else {
+            return Ok(None);
+        };
+        match self.block(customers::get(&self.state, &self.ctx, &id)) {
+            Ok(c) => Ok(Some(to_wit(c))),
+            Err(DomainError::NotFound) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn customer_search(&mut self, query: &str, limit: u32) -> HostResult<Vec<Customer>> {
+        let params = ListParams {
+            q: Some(query.to_owned()),
+            limit: Some(limit.clamp(1, 100)),
+            ..ListParams::default()
+        };
+        let page = self.block(customers::list(&self.state, &self.ctx, params))?;
+        Ok(page.customers.into_iter().map(to_wit).collect())
+    }
+
+    fn customer_upsert(&mut self, input: CustomerInput) -> HostResult<Customer> {
+        let set = |v: Option<String>| v.map(Patch::Set).unwrap_or_default();
+        let custom_fields = input
+            .custom_fields
+            .as_deref()
+            .filter(|s| !s.trim().is_empty())
+            .map(|s| json_object("custom-fields", s))
+            .transpose()?;
+        let domain = DomainInput {
+            email: set(input.email),
+            phone: set(input.phone),
+            first_name: set(input.first_name),
+            last_name: set(input.last_name),
+            external_id: set(input.external_id),
+            custom_fields,
+            ..DomainInput::default()
+        };
+        let upserted = self.block(customers::upsert(&self.state, &self.ctx, domain))?;
+        let customer = match upserted {
+            customers::Upserted::Created(c) | customers::Upserted::Updated(c) => c,
+        };
+        if !input.tags.is_empty() {
+            self.tag(&customer.id.clone(), input.tags, Vec::new())?;
+            return self.customer_get(&customer.id)?.ok_or(HostError::NotFound);
+        }
+        Ok(to_wit(customer))
+    }
+
+    fn tag(&mut self, customer_id: &str, add: Vec<String>, remove: Vec<String>) -> HostResult<()> {
+        let id = CustomerId::parse(customer_id).ok_or(HostError::NotFound)?;
+        let bulk = tags::Bulk {
+            add,
+            remove,
+            customer_ids: vec![id.to_string()],
+            segment_id: None,
+        };
+        self.block(async {
+            // Unknown (or another tenant's) customers are skipped by bulk; say so.
+            customers::get(&self.state, &self.ctx, &id).await?;
+            tags::bulk(&self.state, &self.ctx, bulk).await
+        })?;
+        Ok(())
+    }
+
+    fn track_event(&mut self, customer_id: &str, event_type: &str, properties: &str) -> HostResult<()> {
+        let id = CustomerId::parse(customer_id).ok_or(HostError::NotFound)?;
+        let track = events::Track {
+            event_type: event_type.to_owned(),
+            properties: json_object("properties", properties)?,
+            occurred_at: None,
+        };
+        self.block(events::track(&self.state, &self.ctx, &id, track))?;
+        Ok(())
+    }
+
+    fn send_message(&mut self, _message: Message) -> HostResult<String> {
+        // Sends go through the channels' consent and billing checks, which this host does not
+        // have yet: refuse clearly rather than bypass them.
+        Err(HostError::Unavailable(
+            "messages:send is not available yet: the email and SMS channels are not on this host".into(),
+        ))
+    }
+
+    fn http_fetch(&mut self, request: OutgoingRequest) -> HostResult<HttpResponse> {
+        let method = reqwest::Method::from_bytes(request.method.as_bytes())
+            .map_err(|_| HostError::Invalid(format!("bad method {:?}", request.method)))?;
+        let mut builder = self.state.plugins.http.request(method, &request.url).body(request.body);
+        for (name, value) in &request.headers {
+            builder = builder.header(name, value);
+        }
+        self.block(async {
+            let mut response = builder
+                .send()
+                .await
+                .map_err(|e| HostError::Unavailable(format!("request failed: {e}")))?;
+            let status = response.status().as_u16();
+            let headers = response
+                .headers()
+                .iter()
+                .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
+                .collect();
+            let mut body = Vec::new();
+            while let Some(chunk) = response
+                .chunk()
+                .await
+                .map_err(|e| HostError::Unavailable(format!("reading the response failed: {e}")))?
+            {
+                if body.len() + chunk.len() > MAX_FETCH_BYTES {
+                    return Err(HostError::Quota(format!(
+                        "responses are limited to {MAX_FETCH_BYTES} bytes"
+                    )));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(HttpResponse { status, headers, body })
+        })
+    }
+
+    fn schedule(&mut self, _delay_ms: u64, _event_type: &str, _data: &str) -> HostResult<()> {
+        Err(HostError::Unavailable(
+            "scheduling follow-ups arrives with event dispatch through the job queue".into(),
+        ))
+    }
+}

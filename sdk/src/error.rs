@@ -1,0 +1,49 @@
+//! One error type for handlers, so `?` works on host calls, JSON and plain messages alike.
+
+use std::fmt;
+
+use crate::bindings::switchboard::plugin::types::HostError;
+
+/// Why a handler failed; the host records it as the run's error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error(pub String);
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<HostError> for Error {
+    fn from(e: HostError) -> Self {
+        Error(match e {
+            HostError::Denied(m) => format!("denied: {m}"),
+            HostError::NotFound => "not found".to_owned(),
+            HostError::Invalid(m) => format!("invalid: {m}"),
+            HostError::Quota(m) => format!("quota: {m}"),
+            HostError::Unavailable(m) => format!("unavailable: {m}"),
+        })
+    }
+}
+
+impl From<serde_json::Error> for Error {
+    fn from(e: serde_json::Error) -> Self {
+        Error(format!("json: {e}"))
+    }
+}
+
+impl From<String> for Error {
+    fn from(e: String) -> Self {
+        Error(e)
+    }
+}
+
+impl From<&str> for Error {
+    fn from(e: &str) -> Self {
+        Error(e.to_owned())
+    }
+}

@@ -1,0 +1,106 @@
+//! The host API: everything a plugin can reach. Each call is scoped to the installing tenant;
+//! calls outside the granted capabilities fail with a `denied` [`Error`](crate::Error).
+
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::bindings::switchboard::plugin::host as raw;
+pub use crate::bindings::switchboard::plugin::types::{
+    Channel, Customer, CustomerInput, HttpResponse, Message, OutgoingRequest,
+};
+use crate::Result;
+
+/// Milliseconds since the Unix epoch: the only clock a plugin has.
+pub fn now_ms() -> i64 {
+    raw::now_ms()
+}
+
+/// The installation's configuration (secrets included), parsed into `T`.
+pub fn config<T: DeserializeOwned>() -> Result<T> {
+    Ok(serde_json::from_str(&raw::config())?)
+}
+
+/// Delivers an event of `event_type` with `data` to this installation's `on_event` after
+/// `delay_ms`, through the durable job queue.
+pub fn schedule(delay_ms: u64, event_type: &str, data: &Value) -> Result<()> {
+    Ok(raw::schedule(delay_ms, event_type, &data.to_string())?)
+}
+
+/// The installation's log (`GET /v1/installations/{id}/logs`).
+pub mod log {
+    use crate::bindings::switchboard::plugin::host as raw;
+    use crate::bindings::switchboard::plugin::types::Level;
+
+    pub fn debug(message: &str) {
+        raw::log(Level::Debug, message)
+    }
+    pub fn info(message: &str) {
+        raw::log(Level::Info, message)
+    }
+    pub fn warn(message: &str) {
+        raw::log(Level::Warn, message)
+    }
+    pub fn error(message: &str) {
+        raw::log(Level::Error, message)
+    }
+}
+
+/// Capability `kv`: the installation's own key-value store, within a size quota.
+pub mod kv {
+    use crate::bindings::switchboard::plugin::host as raw;
+    use crate::Result;
+
+    pub fn get(key: &str) -> Result<Option<Vec<u8>>> {
+        Ok(raw::kv_get(key)?)
+    }
+    pub fn put(key: &str, value: &[u8]) -> Result<()> {
+        Ok(raw::kv_put(key, value)?)
+    }
+    pub fn delete(key: &str) -> Result<()> {
+        Ok(raw::kv_delete(key)?)
+    }
+    /// Keys starting with `prefix`, in order, after `after`, at most `limit` (≤ 1000).
+    pub fn list(prefix: &str, after: Option<&str>, limit: u32) -> Result<Vec<String>> {
+        Ok(raw::kv_list(prefix, after, limit)?)
+    }
+}
+
+/// Capabilities `customers:read` (get, search) and `customers:write` (upsert, tag, track).
+pub mod customers {
+    use serde_json::Value;
+
+    use super::{Customer, CustomerInput};
+    use crate::bindings::switchboard::plugin::host as raw;
+    use crate::Result;
+
+    pub fn get(id: &str) -> Result<Option<Customer>> {
+        Ok(raw::customer_get(id)?)
+    }
+    /// Word-prefix search over name, email and phone; at most `limit` (≤ 100).
+    pub fn search(query: &str, limit: u32) -> Result<Vec<Customer>> {
+        Ok(raw::customer_search(query, limit)?)
+    }
+    /// Merges into the customer matched by email, phone or external id, or creates one.
+    pub fn upsert(input: &CustomerInput) -> Result<Customer> {
+        Ok(raw::customer_upsert(input)?)
+    }
+    pub fn tag(customer_id: &str, add: &[&str], remove: &[&str]) -> Result<()> {
+        let own = |l: &[&str]| l.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        Ok(raw::tag(customer_id, &own(add), &own(remove))?)
+    }
+    /// Records a tracked event with JSON-object `properties` on the customer's timeline.
+    pub fn track(customer_id: &str, event_type: &str, properties: &Value) -> Result<()> {
+        Ok(raw::track_event(customer_id, event_type, &properties.to_string())?)
+    }
+}
+
+/// Capability `messages:send`: through consent and billing like any send. Returns the message id.
+pub fn send_message(message: &Message) -> Result<String> {
+    Ok(raw::send_message(message)?)
+}
+
+/// Capability `http`: outbound HTTP to the hosts the manifest allow-lists, through the host's
+/// client (timeout and response size caps apply).
+pub fn http_fetch(request: &OutgoingRequest) -> Result<HttpResponse> {
+    Ok(raw::http_fetch(request)?)
+}

@@ -1,0 +1,91 @@
+//! Does what the event type says, so each limit of the sandbox can be met on purpose.
+
+use switchboard_sdk::serde_json::{json, Value};
+use switchboard_sdk::{host, plugin, Event, Plugin, Request, Response, Result};
+
+struct Hostile;
+
+#[inline(never)]
+fn recurse(n: u64) -> u64 {
+    if n == u64::MAX {
+        return 0;
+    }
+    // Black-boxed so the recursion is real and not turned into a loop.
+    std::hint::black_box(recurse(std::hint::black_box(n + 1))) + 1
+}
+
+impl Plugin for Hostile {
+    fn on_event(event: Event) -> Result<Value> {
+        match event.event_type.as_str() {
+            "noop" => Ok(Value::Null),
+            "echo" => Ok(json!({"data": event.data, "config": host::config::<Value>()?})),
+            "loop" => loop {
+                std::hint::black_box(0);
+            },
+            "memory-bomb" => {
+                let mut hoard: Vec<Vec<u8>> = Vec::new();
+                loop {
+                    hoard.push(vec![1u8; 1 << 20]);
+                    std::hint::black_box(&hoard);
+                }
+            }
+            "recurse" => Ok(json!(recurse(0))),
+            // 1.5 MiB: over the 1 MiB output cap, and cheap to build and serialise.
+            "huge-output" => Ok(Value::String("x".repeat(3 << 19))),
+            "panic" => panic!("the plugin panicked on purpose"),
+            "fail" => Err("the handler refused".into()),
+            // Needs messages:send, which the manifest does not even request.
+            "ungranted" => {
+                let message = host::Message {
+                    channel: host::Channel::Email,
+                    customer_id: "cus_x".into(),
+                    subject: None,
+                    body: "hi".into(),
+                };
+                Ok(json!(host::send_message(&message)?))
+            }
+            // Reads a customer by id: another tenant's id must look like no customer at all.
+            "read-customer" => {
+                let id = event.data["id"].as_str().unwrap_or_default();
+                let found = host::customers::get(id)?;
+                Ok(json!({"found": found.map(|c| c.id)}))
+            }
+            "hammer" => loop {
+                host::now_ms();
+            },
+            "kv10" => {
+                for i in 0..10 {
+                    host::kv::get(&format!("k{i}"))?;
+                }
+                Ok(Value::Null)
+            }
+            "kv-roundtrip" => {
+                host::kv::put("greeting", b"hello")?;
+                let back = host::kv::get("greeting")?.unwrap_or_default();
+                let keys = host::kv::list("", None, 10)?;
+                Ok(json!({"value": String::from_utf8_lossy(&back), "keys": keys}))
+            }
+            "log" => {
+                host::log::info("hello from the plugin");
+                Ok(Value::Null)
+            }
+            "customer.created" => {
+                let id = event.data["id"].as_str().unwrap_or_default();
+                host::customers::tag(id, &["seen-by-plugin"], &[])?;
+                Ok(Value::Null)
+            }
+            other => Err(format!("unknown test event {other}").into()),
+        }
+    }
+
+    fn transform(request: Request) -> Result<Response> {
+        let mut response = Response::json(
+            200,
+            &json!({"route": request.route, "method": request.method, "body": String::from_utf8_lossy(&request.body)}),
+        );
+        response.headers.push(("x-plugin".into(), "hostile".into()));
+        Ok(response)
+    }
+}
+
+plugin!(Hostile);
