@@ -8,14 +8,14 @@ use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
 use time::OffsetDateTime;
 
-use super::problem::{ApiError, ApiResult};
+use super::path_id::path_id;
+use super::problem::ApiResult;
 use super::responses::{at, page, Created};
 use super::security::BearerAuth;
 use super::text::Text;
 use super::Tag;
 use crate::auth::permissions::{API_KEYS_READ, API_KEYS_WRITE};
 use crate::domain::api_keys;
-use crate::ids::{ApiKeyId, PrefixedId};
 use crate::state::AppState;
 use crate::store::api_keys::ApiKeyRow;
 
@@ -70,10 +70,6 @@ pub struct ApiKeyList {
     pub next_cursor: Option<String>,
 }
 
-fn key_id(raw: &str) -> ApiResult<ApiKeyId> {
-    ApiKeyId::parse(raw).ok_or_else(ApiError::not_found)
-}
-
 #[derive(Default)]
 pub struct ApiKeysApi;
 
@@ -121,6 +117,6 @@ impl ApiKeysApi {
         id: Path<String>,
     ) -> ApiResult<Json<ApiKeyOut>> {
         let ctx = auth.0.require(&state, API_KEYS_WRITE).await?;
-        Ok(Json(api_keys::revoke(&state, &ctx, &key_id(&id)?).await?.into()))
+        Ok(Json(api_keys::revoke(&state, &ctx, &path_id(&id)?).await?.into()))
     }
 }

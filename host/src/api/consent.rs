@@ -8,7 +8,8 @@ use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
 use time::OffsetDateTime;
 
-use super::customers::{customer_id, CustomerOut};
+use super::customers::CustomerOut;
+use super::path_id::path_id;
 use super::problem::ApiResult;
 use super::responses::{at, Created, NoContent};
 use super::security::BearerAuth;
@@ -83,7 +84,7 @@ impl ConsentApi {
         body: Json<ConsentIn>,
     ) -> ApiResult<Json<CustomerOut>> {
         let ctx = auth.0.require(&state, CUSTOMERS_WRITE).await?;
-        let id = customer_id(&id)?;
+        let id = path_id(&id)?;
         let change = consent::Change {
             channel: &channel,
             status: &body.status,

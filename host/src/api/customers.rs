@@ -11,14 +11,14 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use super::problem::{ApiError, ApiResult};
+use super::path_id::path_id;
+use super::problem::ApiResult;
 use super::responses::{at, NoContent};
 use super::security::BearerAuth;
 use super::text::Text;
 use super::Tag;
 use crate::auth::permissions::{CUSTOMERS_READ, CUSTOMERS_WRITE};
 use crate::domain::crm::customers::{self, Customer, CustomerInput, ListParams, Patch, Upserted};
-use crate::ids::{CustomerId, PrefixedId};
 use crate::state::AppState;
 
 /// Consent on one channel.
@@ -191,11 +191,6 @@ pub enum CreatedCustomer {
     Created(Json<CustomerOut>),
 }
 
-/// Ids that cannot exist get the same 404 as another tenant's.
-pub fn customer_id(raw: &str) -> ApiResult<CustomerId> {
-    CustomerId::parse(raw).ok_or_else(ApiError::not_found)
-}
-
 #[derive(Default)]
 pub struct CustomersApi;
 
@@ -279,7 +274,7 @@ impl CustomersApi {
         id: Path<String>,
     ) -> ApiResult<Json<CustomerOut>> {
         let ctx = auth.0.require(&state, CUSTOMERS_READ).await?;
-        Ok(Json(customers::get(&state, &ctx, &customer_id(&id)?).await?.into()))
+        Ok(Json(customers::get(&state, &ctx, &path_id(&id)?).await?.into()))
     }
 
     /// Change a customer.
@@ -293,7 +288,7 @@ impl CustomersApi {
     ) -> ApiResult<Json<CustomerOut>> {
         let ctx = auth.0.require(&state, CUSTOMERS_WRITE).await?;
         Ok(Json(
-            customers::update(&state, &ctx, &customer_id(&id)?, body.0.into())
+            customers::update(&state, &ctx, &path_id(&id)?, body.0.into())
                 .await?
                 .into(),
         ))
@@ -303,7 +298,7 @@ impl CustomersApi {
     #[oai(path = "/v1/customers/:id", method = "delete", operation_id = "deleteCustomer")]
     async fn delete(&self, state: Data<&Arc<AppState>>, auth: BearerAuth, id: Path<String>) -> ApiResult<NoContent> {
         let ctx = auth.0.require(&state, CUSTOMERS_WRITE).await?;
-        customers::delete(&state, &ctx, &customer_id(&id)?).await?;
+        customers::delete(&state, &ctx, &path_id(&id)?).await?;
         Ok(NoContent::NoContent)
     }
 }

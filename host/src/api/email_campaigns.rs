@@ -9,14 +9,14 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use super::problem::{ApiError, ApiResult};
+use super::path_id::path_id;
+use super::problem::ApiResult;
 use super::responses::{at, page, Created, NoContent};
 use super::security::BearerAuth;
 use super::text::Text;
 use super::Tag;
 use crate::auth::permissions::{CAMPAIGNS_READ, CAMPAIGNS_SEND, CAMPAIGNS_WRITE};
 use crate::domain::campaigns::{self, Action, CampaignInput};
-use crate::ids::{CustomerId, EmailCampaignId, PrefixedId};
 use crate::state::AppState;
 use crate::store::email_campaigns::CampaignRow;
 
@@ -211,14 +211,6 @@ pub enum Accepted {
     Accepted(Json<CampaignOut>),
 }
 
-fn campaign_id(raw: &str) -> ApiResult<EmailCampaignId> {
-    EmailCampaignId::parse(raw).ok_or_else(ApiError::not_found)
-}
-
-fn customer_id(raw: &str) -> ApiResult<CustomerId> {
-    CustomerId::parse(raw).ok_or_else(ApiError::not_found)
-}
-
 #[derive(Default)]
 pub struct EmailCampaignsApi;
 
@@ -264,7 +256,7 @@ impl EmailCampaignsApi {
         id: Path<String>,
     ) -> ApiResult<Json<CampaignOut>> {
         let ctx = auth.0.require(&state, CAMPAIGNS_READ).await?;
-        Ok(Json(campaigns::get(&state, &ctx, &campaign_id(&id)?).await?.into()))
+        Ok(Json(campaigns::get(&state, &ctx, &path_id(&id)?).await?.into()))
     }
 
     /// Change a draft (409 once it was sent or scheduled).
@@ -281,7 +273,7 @@ impl EmailCampaignsApi {
         body: Json<CampaignPatch>,
     ) -> ApiResult<Json<CampaignOut>> {
         let ctx = auth.0.require(&state, CAMPAIGNS_WRITE).await?;
-        let row = campaigns::update(&state, &ctx, &campaign_id(&id)?, |c| body.0.apply(c)).await?;
+        let row = campaigns::update(&state, &ctx, &path_id(&id)?, |c| body.0.apply(c)).await?;
         Ok(Json(row.into()))
     }
 
@@ -293,7 +285,7 @@ impl EmailCampaignsApi {
     )]
     async fn delete(&self, state: Data<&Arc<AppState>>, auth: BearerAuth, id: Path<String>) -> ApiResult<NoContent> {
         let ctx = auth.0.require(&state, CAMPAIGNS_WRITE).await?;
-        campaigns::delete(&state, &ctx, &campaign_id(&id)?).await?;
+        campaigns::delete(&state, &ctx, &path_id(&id)?).await?;
         Ok(NoContent::NoContent)
     }
 
@@ -311,8 +303,8 @@ impl EmailCampaignsApi {
         body: Json<PreviewIn>,
     ) -> ApiResult<Json<PreviewOut>> {
         let ctx = auth.0.require(&state, CAMPAIGNS_READ).await?;
-        let customer = customer_id(&body.0.customer_id)?;
-        let r = campaigns::preview(&state, &ctx, &campaign_id(&id)?, &customer).await?;
+        let customer = path_id(&body.0.customer_id)?;
+        let r = campaigns::preview(&state, &ctx, &path_id(&id)?, &customer).await?;
         Ok(Json(PreviewOut {
             subject: r.subject,
             html: r.html,
@@ -334,8 +326,8 @@ impl EmailCampaignsApi {
         body: Json<TestSendIn>,
     ) -> ApiResult<Json<TestSendOut>> {
         let ctx = auth.0.require(&state, CAMPAIGNS_SEND).await?;
-        let customer = body.0.customer_id.as_deref().map(customer_id).transpose()?;
-        let sent_to = campaigns::test_send(&state, &ctx, &campaign_id(&id)?, &body.0.to, customer.as_ref()).await?;
+        let customer = body.0.customer_id.as_deref().map(path_id).transpose()?;
+        let sent_to = campaigns::test_send(&state, &ctx, &path_id(&id)?, &body.0.to, customer.as_ref()).await?;
         Ok(Json(TestSendOut { sent_to }))
     }
 
@@ -348,7 +340,7 @@ impl EmailCampaignsApi {
     async fn send(&self, state: Data<&Arc<AppState>>, auth: BearerAuth, id: Path<String>) -> ApiResult<Accepted> {
         let ctx = auth.0.require(&state, CAMPAIGNS_SEND).await?;
         Ok(Accepted::Accepted(Json(
-            campaigns::send(&state, &ctx, &campaign_id(&id)?).await?.into(),
+            campaigns::send(&state, &ctx, &path_id(&id)?).await?.into(),
         )))
     }
 
@@ -408,7 +400,7 @@ impl EmailCampaignsApi {
     ) -> ApiResult<Json<CampaignOut>> {
         let ctx = auth.0.require(state, CAMPAIGNS_SEND).await?;
         Ok(Json(
-            campaigns::control(state, &ctx, &campaign_id(id)?, action).await?.into(),
+            campaigns::control(state, &ctx, &path_id(id)?, action).await?.into(),
         ))
     }
 }

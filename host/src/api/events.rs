@@ -10,7 +10,7 @@ use poem_openapi::{Object, OpenApi};
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use super::customers::customer_id;
+use super::path_id::path_id;
 use super::problem::ApiResult;
 use super::responses::{at, Created};
 use super::security::BearerAuth;
@@ -170,7 +170,7 @@ impl EventsApi {
         let event = events::track(
             &state,
             &ctx,
-            &customer_id(&id)?,
+            &path_id(&id)?,
             track(&body.event_type, &body.properties, body.occurred_at),
         )
         .await?;
@@ -220,7 +220,7 @@ impl EventsApi {
     ) -> ApiResult<Json<Timeline>> {
         let ctx = auth.0.require(&state, CUSTOMERS_READ).await?;
         let (entries, next_cursor) =
-            events::timeline(&state, &ctx, &customer_id(&id)?, before.0.as_deref(), limit.0).await?;
+            events::timeline(&state, &ctx, &path_id(&id)?, before.0.as_deref(), limit.0).await?;
         let data = entries
             .into_iter()
             .map(|e| TimelineEntryOut {

@@ -9,8 +9,9 @@ use poem_openapi::payload::{Binary, Json};
 use poem_openapi::{ApiResponse, Object, OpenApi};
 
 use super::audit_logs::AuditLogOut;
-use super::customers::{customer_id, CustomerOut};
+use super::customers::CustomerOut;
 use super::events::{DomainEvent, EventOut};
+use super::path_id::path_id;
 use super::problem::{ApiError, ApiResult};
 use super::responses::NoContent;
 use super::security::BearerAuth;
@@ -57,7 +58,7 @@ impl GdprApi {
         id: Path<String>,
     ) -> ApiResult<Json<DataExportOut>> {
         let ctx = auth.0.require(&state, CUSTOMERS_EXPORT).await?;
-        let data = gdpr::export(&state, &ctx, &customer_id(&id)?).await?;
+        let data = gdpr::export(&state, &ctx, &path_id(&id)?).await?;
         Ok(Json(DataExportOut {
             customer: data.customer.into(),
             events: data.events.into_iter().map(Into::into).collect(),
@@ -70,7 +71,7 @@ impl GdprApi {
     #[oai(path = "/v1/customers/:id/erase", method = "post", operation_id = "eraseCustomer")]
     async fn erase(&self, state: Data<&Arc<AppState>>, auth: BearerAuth, id: Path<String>) -> ApiResult<NoContent> {
         let ctx = auth.0.require(&state, CUSTOMERS_ERASE).await?;
-        gdpr::erase(&state, &ctx, &customer_id(&id)?).await?;
+        gdpr::erase(&state, &ctx, &path_id(&id)?).await?;
         Ok(NoContent::NoContent)
     }
 

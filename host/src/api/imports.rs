@@ -10,13 +10,13 @@ use poem_openapi::types::multipart::Upload;
 use poem_openapi::{ApiRequest, ApiResponse, Multipart, Object, OpenApi};
 use time::OffsetDateTime;
 
-use super::problem::{ApiError, ApiResult};
+use super::path_id::path_id;
+use super::problem::ApiResult;
 use super::responses::at;
 use super::security::BearerAuth;
 use super::Tag;
 use crate::auth::permissions::IMPORTS_WRITE;
 use crate::domain::imports::{self, Options};
-use crate::ids::{ImportId, PrefixedId};
 use crate::state::AppState;
 use crate::store::imports::ImportRow;
 
@@ -89,10 +89,6 @@ pub enum ErrorsCsv {
     Csv(Binary<Vec<u8>>),
 }
 
-fn import_id(raw: &str) -> ApiResult<ImportId> {
-    ImportId::parse(raw).ok_or_else(ApiError::not_found)
-}
-
 #[derive(Default)]
 pub struct ImportsApi;
 
@@ -134,7 +130,7 @@ impl ImportsApi {
     #[oai(path = "/v1/imports/:id", method = "get", operation_id = "getImport")]
     async fn get(&self, state: Data<&Arc<AppState>>, auth: BearerAuth, id: Path<String>) -> ApiResult<Json<ImportOut>> {
         let ctx = auth.0.require(&state, IMPORTS_WRITE).await?;
-        Ok(Json(imports::get(&state, &ctx, &import_id(&id)?).await?.into()))
+        Ok(Json(imports::get(&state, &ctx, &path_id(&id)?).await?.into()))
     }
 
     /// The rows an import refused, as CSV.
@@ -142,7 +138,7 @@ impl ImportsApi {
     async fn errors(&self, state: Data<&Arc<AppState>>, auth: BearerAuth, id: Path<String>) -> ApiResult<ErrorsCsv> {
         let ctx = auth.0.require(&state, IMPORTS_WRITE).await?;
         Ok(ErrorsCsv::Csv(Binary(
-            imports::errors_csv(&state, &ctx, &import_id(&id)?).await?,
+            imports::errors_csv(&state, &ctx, &path_id(&id)?).await?,
         )))
     }
 }

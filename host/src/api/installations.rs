@@ -10,7 +10,8 @@ use poem_openapi::{Object, OpenApi};
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
-use super::problem::{ApiError, ApiResult};
+use super::path_id::path_id;
+use super::problem::ApiResult;
 use super::responses::{at, page, Created, NoContent};
 use super::security::BearerAuth;
 use super::text::Text;
@@ -19,7 +20,7 @@ use crate::auth::permissions::{PLUGINS_READ, PLUGINS_WRITE};
 use crate::domain::plugins::installations::{self, Installation, InstallationPatch, NewInstallation};
 use crate::domain::plugins::invoke::{self, Trigger};
 use crate::domain::DomainError;
-use crate::ids::{DomainEventId, InstallationId, PrefixedId};
+use crate::ids::{DomainEventId, PrefixedId};
 use crate::plugins::bindings::Event;
 use crate::plugins::{Input, Output};
 use crate::state::AppState;
@@ -198,11 +199,6 @@ pub struct LogList {
     pub next_cursor: Option<String>,
 }
 
-/// Ids that cannot exist get the same 404 as another tenant's.
-fn installation_id(raw: &str) -> ApiResult<InstallationId> {
-    InstallationId::parse(raw).ok_or_else(ApiError::not_found)
-}
-
 #[derive(Default)]
 pub struct InstallationsApi;
 
@@ -257,7 +253,7 @@ impl InstallationsApi {
         id: Path<String>,
     ) -> ApiResult<Json<InstallationOut>> {
         let ctx = auth.0.require(&state, PLUGINS_READ).await?;
-        let found = installations::get(&state, &ctx, &installation_id(&id)?).await?;
+        let found = installations::get(&state, &ctx, &path_id(&id)?).await?;
         Ok(Json(out(&state, ctx.tenant_id.as_str(), found)))
     }
 
@@ -281,7 +277,7 @@ impl InstallationsApi {
             version: body.0.version.map(|v| v.0),
             capabilities: body.0.capabilities,
         };
-        let updated = installations::update(&state, &ctx, &installation_id(&id)?, patch).await?;
+        let updated = installations::update(&state, &ctx, &path_id(&id)?, patch).await?;
         Ok(Json(out(&state, ctx.tenant_id.as_str(), updated)))
     }
 
@@ -293,7 +289,7 @@ impl InstallationsApi {
     )]
     async fn delete(&self, state: Data<&Arc<AppState>>, auth: BearerAuth, id: Path<String>) -> ApiResult<NoContent> {
         let ctx = auth.0.require(&state, PLUGINS_WRITE).await?;
-        installations::delete(&state, &ctx, &installation_id(&id)?).await?;
+        installations::delete(&state, &ctx, &path_id(&id)?).await?;
         Ok(NoContent::NoContent)
     }
 
@@ -311,7 +307,7 @@ impl InstallationsApi {
         body: Json<InvokeIn>,
     ) -> ApiResult<Json<InvokeOut>> {
         let ctx = auth.0.require(&state, PLUGINS_WRITE).await?;
-        let loaded = installations::load(&state, &ctx, &installation_id(&id)?).await?;
+        let loaded = installations::load(&state, &ctx, &path_id(&id)?).await?;
         if !loaded.enabled {
             return Err(DomainError::Conflict {
                 field: None,
@@ -359,7 +355,7 @@ impl InstallationsApi {
         limit: Query<Option<u32>>,
     ) -> ApiResult<Json<RunList>> {
         let ctx = auth.0.require(&state, PLUGINS_READ).await?;
-        let rows = invoke::runs(&state, &ctx, &installation_id(&id)?, after.0.as_deref(), limit.0).await?;
+        let rows = invoke::runs(&state, &ctx, &path_id(&id)?, after.0.as_deref(), limit.0).await?;
         let (data, next_cursor) = page(rows, limit.0, |r| &r.id);
         Ok(Json(RunList { data, next_cursor }))
     }
@@ -381,7 +377,7 @@ impl InstallationsApi {
         limit: Query<Option<u32>>,
     ) -> ApiResult<Json<LogList>> {
         let ctx = auth.0.require(&state, PLUGINS_READ).await?;
-        let rows = invoke::logs(&state, &ctx, &installation_id(&id)?, after.0.as_deref(), limit.0).await?;
+        let rows = invoke::logs(&state, &ctx, &path_id(&id)?, after.0.as_deref(), limit.0).await?;
         let (data, next_cursor) = page(rows, limit.0, |r| &r.id);
         Ok(Json(LogList { data, next_cursor }))
     }

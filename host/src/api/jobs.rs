@@ -8,12 +8,12 @@ use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
 use time::OffsetDateTime;
 
-use super::problem::{ApiError, ApiResult};
+use super::path_id::path_id;
+use super::problem::ApiResult;
 use super::responses::{at, page};
 use super::security::BearerAuth;
 use super::Tag;
 use crate::auth::permissions::{IMPORTS_WRITE, JOBS_WRITE};
-use crate::ids::{JobId, PrefixedId};
 use crate::jobs::queue;
 use crate::state::AppState;
 use crate::store::jobs::JobRow;
@@ -87,18 +87,13 @@ impl JobsApi {
     #[oai(path = "/v1/jobs/:id", method = "get", operation_id = "getJob")]
     async fn get(&self, state: Data<&Arc<AppState>>, auth: BearerAuth, id: Path<String>) -> ApiResult<Json<JobOut>> {
         let ctx = auth.0.require(&state, IMPORTS_WRITE).await?;
-        Ok(Json(queue::get_for(&state.store, &ctx, &job_id(&id)?).await?.into()))
+        Ok(Json(queue::get_for(&state.store, &ctx, &path_id(&id)?).await?.into()))
     }
 
     /// Run a dead-lettered job again, with a fresh set of attempts (409 unless it is dead).
     #[oai(path = "/v1/jobs/:id/retry", method = "post", operation_id = "retryJob")]
     async fn retry(&self, state: Data<&Arc<AppState>>, auth: BearerAuth, id: Path<String>) -> ApiResult<Json<JobOut>> {
         let ctx = auth.0.require(&state, JOBS_WRITE).await?;
-        Ok(Json(queue::retry(&state, &ctx, &job_id(&id)?).await?.into()))
+        Ok(Json(queue::retry(&state, &ctx, &path_id(&id)?).await?.into()))
     }
-}
-
-/// Ids that cannot exist get the same 404 as another tenant's.
-fn job_id(raw: &str) -> ApiResult<JobId> {
-    JobId::parse(raw).ok_or_else(ApiError::not_found)
 }

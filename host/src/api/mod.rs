@@ -18,6 +18,7 @@ pub mod installations;
 pub mod invitations;
 pub mod jobs;
 pub mod me;
+pub mod path_id;
 pub mod plugins;
 pub mod problem;
 pub mod responses;

@@ -11,7 +11,8 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use super::customers::CustomerList;
-use super::problem::{ApiError, ApiResult};
+use super::path_id::path_id;
+use super::problem::ApiResult;
 use super::responses::{at, page, Created, NoContent};
 use super::security::BearerAuth;
 use super::text::Text;
@@ -19,7 +20,6 @@ use super::Tag;
 use crate::auth::permissions::{CUSTOMERS_READ, SEGMENTS_READ, SEGMENTS_WRITE};
 use crate::domain::crm::customers::Patch;
 use crate::domain::crm::segments::{self, Segment, SegmentInput, SegmentPatch};
-use crate::ids::{PrefixedId, SegmentId};
 use crate::state::AppState;
 
 /// A saved rule tree over customers.
@@ -88,11 +88,6 @@ pub struct SegmentCount {
     pub count: i64,
 }
 
-/// Ids that cannot exist get the same 404 as another tenant's.
-fn segment_id(raw: &str) -> ApiResult<SegmentId> {
-    SegmentId::parse(raw).ok_or_else(ApiError::not_found)
-}
-
 #[derive(Default)]
 pub struct SegmentsApi;
 
@@ -156,7 +151,7 @@ impl SegmentsApi {
         id: Path<String>,
     ) -> ApiResult<Json<SegmentOut>> {
         let ctx = auth.0.require(&state, SEGMENTS_READ).await?;
-        Ok(Json(segments::get(&state, &ctx, &segment_id(&id)?).await?.into()))
+        Ok(Json(segments::get(&state, &ctx, &path_id(&id)?).await?.into()))
     }
 
     /// Change a segment's name, description or rules.
@@ -179,7 +174,7 @@ impl SegmentsApi {
             rules: body.0.rules,
         };
         Ok(Json(
-            segments::update(&state, &ctx, &segment_id(&id)?, patch).await?.into(),
+            segments::update(&state, &ctx, &path_id(&id)?, patch).await?.into(),
         ))
     }
 
@@ -187,7 +182,7 @@ impl SegmentsApi {
     #[oai(path = "/v1/segments/:id", method = "delete", operation_id = "deleteSegment")]
     async fn delete(&self, state: Data<&Arc<AppState>>, auth: BearerAuth, id: Path<String>) -> ApiResult<NoContent> {
         let ctx = auth.0.require(&state, SEGMENTS_WRITE).await?;
-        segments::delete(&state, &ctx, &segment_id(&id)?).await?;
+        segments::delete(&state, &ctx, &path_id(&id)?).await?;
         Ok(NoContent::NoContent)
     }
 
@@ -200,7 +195,7 @@ impl SegmentsApi {
         id: Path<String>,
     ) -> ApiResult<Json<SegmentCount>> {
         let ctx = auth.0.require(&state, SEGMENTS_READ).await?;
-        let count = segments::count(&state, &ctx, &segment_id(&id)?).await?;
+        let count = segments::count(&state, &ctx, &path_id(&id)?).await?;
         Ok(Json(SegmentCount { count }))
     }
 
@@ -218,7 +213,7 @@ impl SegmentsApi {
     ) -> ApiResult<Json<CustomerList>> {
         auth.0.require(&state, SEGMENTS_READ).await?;
         let ctx = auth.0.require(&state, CUSTOMERS_READ).await?;
-        let page = segments::preview(&state, &ctx, &segment_id(&id)?, after.0, limit.0).await?;
+        let page = segments::preview(&state, &ctx, &path_id(&id)?, after.0, limit.0).await?;
         Ok(Json(CustomerList {
             data: page.customers.into_iter().map(Into::into).collect(),
             next_cursor: page.next_cursor,

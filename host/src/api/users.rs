@@ -8,14 +8,14 @@ use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
 use time::OffsetDateTime;
 
-use super::problem::{ApiError, ApiResult};
+use super::path_id::path_id;
+use super::problem::ApiResult;
 use super::responses::{at, page, NoContent};
 use super::security::BearerAuth;
 use super::text::Text;
 use super::Tag;
 use crate::auth::permissions::{USERS_READ, USERS_WRITE};
 use crate::domain::users;
-use crate::ids::{PrefixedId, UserId};
 use crate::state::AppState;
 use crate::store::users::UserRow;
 
@@ -59,11 +59,6 @@ pub struct UserPatch {
     pub role: Text,
 }
 
-/// Ids that cannot exist get the same 404 as ids of other tenants.
-pub fn user_id(raw: &str) -> ApiResult<UserId> {
-    UserId::parse(raw).ok_or_else(ApiError::not_found)
-}
-
 #[derive(Default)]
 pub struct UsersApi;
 
@@ -90,7 +85,7 @@ impl UsersApi {
     #[oai(path = "/v1/users/:id", method = "get", operation_id = "getUser")]
     async fn get(&self, state: Data<&Arc<AppState>>, auth: BearerAuth, id: Path<String>) -> ApiResult<Json<UserOut>> {
         let ctx = auth.0.require(&state, USERS_READ).await?;
-        Ok(Json(users::get(&state, &ctx, &user_id(&id)?).await?.into()))
+        Ok(Json(users::get(&state, &ctx, &path_id(&id)?).await?.into()))
     }
 
     /// Change a user's role. You can grant only roles whose permissions you hold.
@@ -104,7 +99,7 @@ impl UsersApi {
     ) -> ApiResult<Json<UserOut>> {
         let ctx = auth.0.require(&state, USERS_WRITE).await?;
         Ok(Json(
-            users::set_role(&state, &ctx, &user_id(&id)?, &body.role).await?.into(),
+            users::set_role(&state, &ctx, &path_id(&id)?, &body.role).await?.into(),
         ))
     }
 
@@ -112,7 +107,7 @@ impl UsersApi {
     #[oai(path = "/v1/users/:id", method = "delete", operation_id = "deleteUser")]
     async fn delete(&self, state: Data<&Arc<AppState>>, auth: BearerAuth, id: Path<String>) -> ApiResult<NoContent> {
         let ctx = auth.0.require(&state, USERS_WRITE).await?;
-        users::remove(&state, &ctx, &user_id(&id)?).await?;
+        users::remove(&state, &ctx, &path_id(&id)?).await?;
         Ok(NoContent::NoContent)
     }
 }

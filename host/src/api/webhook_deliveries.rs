@@ -9,14 +9,14 @@ use poem_openapi::{Object, OpenApi};
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use super::problem::{ApiError, ApiResult};
+use super::path_id::path_id;
+use super::problem::ApiResult;
 use super::responses::{at, page};
 use super::security::BearerAuth;
-use super::webhooks::{endpoint_id, Queued};
+use super::webhooks::Queued;
 use super::Tag;
 use crate::auth::permissions::{WEBHOOKS_READ, WEBHOOKS_WRITE};
 use crate::domain::webhooks::deliveries::{self, Query as LogQuery};
-use crate::ids::{PrefixedId, WebhookDeliveryId};
 use crate::state::AppState;
 use crate::store::webhook_attempts::AttemptRow;
 use crate::store::webhook_deliveries::DeliveryRow;
@@ -126,10 +126,6 @@ pub struct ReplayOut {
     pub queued: u64,
 }
 
-fn delivery_id(raw: &str) -> ApiResult<WebhookDeliveryId> {
-    WebhookDeliveryId::parse(raw).ok_or_else(ApiError::not_found)
-}
-
 #[derive(Default)]
 pub struct WebhookDeliveriesApi;
 
@@ -163,7 +159,7 @@ impl WebhookDeliveriesApi {
             after: after.0.as_deref(),
             limit: limit.0,
         };
-        let rows = deliveries::list(&state, &ctx, &endpoint_id(&id)?, q).await?;
+        let rows = deliveries::list(&state, &ctx, &path_id(&id)?, q).await?;
         let (data, next_cursor) = page(rows, limit.0, |d| &d.id);
         Ok(Json(WebhookDeliveryList { data, next_cursor }))
     }
@@ -182,7 +178,7 @@ impl WebhookDeliveriesApi {
         delivery_id: Path<String>,
     ) -> ApiResult<Json<WebhookDeliveryOut>> {
         let ctx = auth.0.require(&state, WEBHOOKS_READ).await?;
-        let row = deliveries::get(&state, &ctx, &endpoint_id(&id)?, &self::delivery_id(&delivery_id)?).await?;
+        let row = deliveries::get(&state, &ctx, &path_id(&id)?, &path_id(&delivery_id)?).await?;
         Ok(Json(row.into()))
     }
 
@@ -200,7 +196,7 @@ impl WebhookDeliveriesApi {
         delivery_id: Path<String>,
     ) -> ApiResult<Queued> {
         let ctx = auth.0.require(&state, WEBHOOKS_WRITE).await?;
-        let row = deliveries::retry(&state, &ctx, &endpoint_id(&id)?, &self::delivery_id(&delivery_id)?).await?;
+        let row = deliveries::retry(&state, &ctx, &path_id(&id)?, &path_id(&delivery_id)?).await?;
         Ok(Queued::Accepted(Json(row.into())))
     }
 
@@ -219,7 +215,7 @@ impl WebhookDeliveriesApi {
     ) -> ApiResult<Json<ReplayOut>> {
         let ctx = auth.0.require(&state, WEBHOOKS_WRITE).await?;
         let since = (body.0.since.unix_timestamp_nanos() / 1_000_000) as i64;
-        let queued = deliveries::replay_failed(&state, &ctx, &endpoint_id(&id)?, since).await?;
+        let queued = deliveries::replay_failed(&state, &ctx, &path_id(&id)?, since).await?;
         Ok(Json(ReplayOut { queued }))
     }
 
@@ -243,11 +239,11 @@ impl WebhookDeliveriesApi {
         limit: Query<Option<u32>>,
     ) -> ApiResult<Json<WebhookAttemptList>> {
         let ctx = auth.0.require(&state, WEBHOOKS_READ).await?;
-        let delivery = delivery_id.0.as_deref().map(self::delivery_id).transpose()?;
+        let delivery = delivery_id.0.as_deref().map(path_id).transpose()?;
         let rows = deliveries::attempts(
             &state,
             &ctx,
-            &endpoint_id(&id)?,
+            &path_id(&id)?,
             delivery.as_ref(),
             after.0.as_deref(),
             limit.0,

@@ -10,7 +10,8 @@ use poem_openapi::types::MaybeUndefined;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use time::OffsetDateTime;
 
-use super::problem::{ApiError, ApiResult};
+use super::path_id::path_id;
+use super::problem::ApiResult;
 use super::responses::{at, page, Created, NoContent};
 use super::security::BearerAuth;
 use super::text::Text;
@@ -20,7 +21,6 @@ use crate::auth::permissions::{WEBHOOKS_READ, WEBHOOKS_WRITE};
 use crate::domain::crm::customers::Patch;
 use crate::domain::webhooks::deliveries;
 use crate::domain::webhooks::endpoints::{self, Endpoint, EndpointInput, EndpointPatch};
-use crate::ids::{PrefixedId, WebhookEndpointId};
 use crate::state::AppState;
 
 /// Where a tenant's events are delivered.
@@ -118,11 +118,6 @@ pub enum Queued {
     Accepted(Json<WebhookDeliveryOut>),
 }
 
-/// Ids that cannot exist get the same 404 as another tenant's.
-pub fn endpoint_id(raw: &str) -> ApiResult<WebhookEndpointId> {
-    WebhookEndpointId::parse(raw).ok_or_else(ApiError::not_found)
-}
-
 fn texts(v: Vec<Text>) -> Vec<String> {
     v.into_iter().map(|t| t.0).collect()
 }
@@ -197,7 +192,7 @@ impl WebhooksApi {
         id: Path<String>,
     ) -> ApiResult<Json<WebhookEndpointOut>> {
         let ctx = auth.0.require(&state, WEBHOOKS_READ).await?;
-        Ok(Json(endpoints::get(&state, &ctx, &endpoint_id(&id)?).await?.into()))
+        Ok(Json(endpoints::get(&state, &ctx, &path_id(&id)?).await?.into()))
     }
 
     /// Change a webhook endpoint.
@@ -232,7 +227,7 @@ impl WebhooksApi {
             enabled: b.enabled,
         };
         Ok(Json(
-            endpoints::update(&state, &ctx, &endpoint_id(&id)?, patch).await?.into(),
+            endpoints::update(&state, &ctx, &path_id(&id)?, patch).await?.into(),
         ))
     }
 
@@ -244,7 +239,7 @@ impl WebhooksApi {
     )]
     async fn delete(&self, state: Data<&Arc<AppState>>, auth: BearerAuth, id: Path<String>) -> ApiResult<NoContent> {
         let ctx = auth.0.require(&state, WEBHOOKS_WRITE).await?;
-        endpoints::delete(&state, &ctx, &endpoint_id(&id)?).await?;
+        endpoints::delete(&state, &ctx, &path_id(&id)?).await?;
         Ok(NoContent::NoContent)
     }
 
@@ -263,7 +258,7 @@ impl WebhooksApi {
     ) -> ApiResult<Json<WebhookEndpointOut>> {
         let ctx = auth.0.require(&state, WEBHOOKS_WRITE).await?;
         Ok(Json(
-            endpoints::rotate_secret(&state, &ctx, &endpoint_id(&id)?).await?.into(),
+            endpoints::rotate_secret(&state, &ctx, &path_id(&id)?).await?.into(),
         ))
     }
 
@@ -275,7 +270,7 @@ impl WebhooksApi {
     )]
     async fn test(&self, state: Data<&Arc<AppState>>, auth: BearerAuth, id: Path<String>) -> ApiResult<Queued> {
         let ctx = auth.0.require(&state, WEBHOOKS_WRITE).await?;
-        let delivery = deliveries::send_test(&state, &ctx, &endpoint_id(&id)?).await?;
+        let delivery = deliveries::send_test(&state, &ctx, &path_id(&id)?).await?;
         Ok(Queued::Accepted(Json(delivery.into())))
     }
 }
