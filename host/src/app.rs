@@ -13,7 +13,7 @@ use tokio::sync::watch;
 
 use crate::api;
 use crate::domain::relay;
-use crate::domain::webhooks::dispatch;
+use crate::domain::webhooks::{dispatch, retention};
 use crate::http::{body_limit, idempotency, json_errors, problem_errors, request_id};
 use crate::jobs::Workers;
 use crate::state::AppState;
@@ -82,19 +82,28 @@ pub async fn serve(
 }
 
 /// Bounded state stays bounded. Rate limiters keep state per key (every email and address that
-/// tried to log in): keys back under their limit are dropped every minute. Webhook receipts past
-/// their retention are deleted every hour.
+/// tried to log in): keys back under their limit are dropped every minute. Webhook receipts and
+/// finished webhook deliveries past their retention are deleted every hour.
 async fn housekeeping(state: Arc<AppState>) {
-    const RECEIPTS_EVERY: u64 = 60;
+    const PRUNE_EVERY: u64 = 60;
     let mut every = tokio::time::interval(Duration::from_secs(60));
     for minute in 0u64.. {
         every.tick().await;
         state.api_limiter.shrink();
         state.login_limiter.shrink();
-        if minute % RECEIPTS_EVERY == 0 {
-            match crate::signatures::receipts::prune(&state.store).await {
-                Ok(n) => tracing::debug!(pruned = n, "webhook receipts pruned"),
-                Err(error) => tracing::warn!(%error, "pruning webhook receipts failed"),
+        if minute % PRUNE_EVERY == 0 {
+            let pruned = [
+                (
+                    "webhook receipts",
+                    crate::signatures::receipts::prune(&state.store).await,
+                ),
+                ("webhook deliveries", retention::prune(&state).await),
+            ];
+            for (what, result) in pruned {
+                match result {
+                    Ok(n) => tracing::debug!(pruned = n, what, "pruned past retention"),
+                    Err(error) => tracing::warn!(%error, what, "pruning failed"),
+                }
             }
         }
     }

@@ -78,6 +78,8 @@ pub struct Config {
     pub webhooks_max_in_flight: usize,
     /// How often the outbox relay and the dispatcher look for work when idle, in milliseconds.
     pub webhooks_poll_ms: u64,
+    /// Finished deliveries (and their attempts) older than this many days are deleted.
+    pub webhooks_retention_days: u64,
     /// The platform's Resend API key; tenants may set their own. Unset (and no SMTP): the dev outbox.
     #[serde(serialize_with = "serialize_secret")]
     pub resend_api_key: Option<SecretString>,
@@ -143,6 +145,7 @@ impl Default for Config {
             webhooks_secret_grace_secs: 24 * 3600,
             webhooks_max_in_flight: 512,
             webhooks_poll_ms: 50,
+            webhooks_retention_days: 30,
             resend_api_key: None,
             resend_base_url: "https://api.resend.com".into(),
             smtp_url: None,

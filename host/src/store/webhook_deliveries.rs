@@ -249,3 +249,25 @@ pub async fn retry_failed_since(
     .await?;
     Ok(done.rows_affected())
 }
+
+/// Deletes up to `limit` finished deliveries of any tenant created before `before`, oldest
+/// first, with their attempts. Returns how many deliveries went.
+pub async fn prune(conn: &mut Conn, before: i64, limit: i64) -> Result<u64> {
+    let ids: Vec<String> = sqlx::query_scalar(
+        "SELECT id FROM webhook_deliveries WHERE created_at < $1 AND status <> 'pending' \
+         ORDER BY created_at LIMIT $2",
+    )
+    .bind(before)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let mut attempts = Sql::new("DELETE FROM webhook_attempts WHERE delivery_id IN ");
+    attempts.bind_list(ids.iter().map(String::as_str));
+    attempts.execute(conn).await?;
+    let mut deliveries = Sql::new("DELETE FROM webhook_deliveries WHERE id IN ");
+    deliveries.bind_list(ids.iter().map(String::as_str));
+    Ok(deliveries.execute(conn).await?.rows_affected())
+}

@@ -24,4 +24,5 @@ mod segments;
 mod service;
 mod signup;
 mod webhook_receipts;
+mod webhook_retention;
 mod webhooks;

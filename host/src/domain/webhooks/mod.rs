@@ -9,6 +9,7 @@
 //! - [`deliveries`]: the delivery log, replays and test sends.
 //! - [`envelope`], [`signing`]: what is sent, and how it is signed.
 //! - [`schedule`]: when attempts run.
+//! - [`retention`]: deleting finished deliveries past their retention.
 //!
 //! Deliveries are their own durable queue rather than one job each in `jobs`: a job costs a
 //! claim and a settle transaction per delivery with one attempt running per worker, while the
@@ -24,6 +25,7 @@ pub mod envelope;
 pub mod fanout;
 pub mod filter;
 pub mod health;
+pub mod retention;
 pub mod schedule;
 pub mod signing;
 
