@@ -11,6 +11,7 @@ use crate::auth::authz::Authz;
 use crate::auth::jwt::JwtKeys;
 use crate::auth::rate_limit::Limiter;
 use crate::config::Config;
+use crate::domain::email::recorder::Recorder;
 use crate::domain::email::tracking_domain::TrackingHosts;
 use crate::domain::plugins::Plugins;
 use crate::domain::profiles::Profiles;
@@ -42,6 +43,8 @@ pub struct AppState {
     pub tenant_http: reqwest::Client,
     /// Which tenant a tracking domain belongs to.
     pub tracking_hosts: TrackingHosts,
+    /// Writes opens and clicks, group-committed.
+    pub tracking_recorder: Recorder,
     /// HMAC key of links in emails (unsubscribe), derived from the JWT secret: set that secret
     /// or links sent before a restart stop working.
     pub link_key: Vec<u8>,
@@ -76,6 +79,7 @@ impl AppState {
                 .build()
                 .map_err(|e| StoreError::Db(sqlx::Error::Configuration(e.into())))?,
             tracking_hosts: TrackingHosts::new(Duration::from_secs(config.authz_cache_ttl_secs)),
+            tracking_recorder: Recorder::start(store.clone()),
             webhooks,
             jobs: Queue::new(config.job_max_attempts)
                 .with(imports::JOB_KIND, imports::run_job)

@@ -1,7 +1,8 @@
 //! Open and click tracking. Each campaign email gets its links rewritten to
 //! `/t/c/<token>` and a 1×1 pixel `/t/o/<token>` before `</body>`; a token is the message id
 //! (and for a click the target URL) signed with the link key, so a forged or altered token
-//! finds nothing (404) and never redirects anywhere it was not sent to.
+//! finds nothing (404) and never redirects anywhere it was not sent to. Hits are written by the
+//! group-committing [`recorder`](crate::domain::email::recorder).
 
 use std::sync::LazyLock;
 
@@ -10,13 +11,10 @@ use base64::Engine;
 use regex::{Captures, Regex};
 
 use crate::domain::email::links;
-use crate::domain::email::message_events::{self, Happened};
+use crate::domain::email::recorder::Hit;
 use crate::domain::{DomainError, Result};
-use crate::ids::{PrefixedId, TenantId};
+use crate::ids::TenantId;
 use crate::state::AppState;
-use crate::store::email_messages::MessageRef;
-use crate::store::{self, now_ms};
-use crate::tenancy::{Actor, TenantCtx};
 
 const OPEN: &str = "open";
 const CLICK: &str = "click";
@@ -71,33 +69,16 @@ pub fn instrument(html: &str, base: &str, key: &[u8], message_id: &str) -> Strin
     }
 }
 
-/// The message of a verified token, checked against the tenant whose tracking domain the
-/// request came in on (a message of another tenant is not found there).
-async fn message(state: &AppState, message_id: &str, host_tenant: Option<&TenantId>) -> Result<MessageRef> {
-    let mut read = state.store.system_read().await?;
-    let found = store::email_messages::by_id_any_tenant(&mut read, message_id).await?;
-    read.commit().await?;
-    let m = found.ok_or(DomainError::NotFound)?;
-    match host_tenant {
-        Some(t) if t.as_str() != m.tenant_id => Err(DomainError::NotFound),
-        _ => Ok(m),
-    }
-}
-
-async fn record(state: &AppState, m: &MessageRef, what: Happened<'_>) -> Result<()> {
-    let ctx = TenantCtx::new(TenantId::from_raw(m.tenant_id.clone()), Actor::System, None);
-    let mut tx = state.store.tenant_tx(&ctx).await?;
-    message_events::record(&mut tx, &ctx, m, what, now_ms()).await?;
-    tx.commit().await?;
-    Ok(())
-}
-
 /// Records an open; `NotFound` for a forged token or a message not here.
 #[tracing::instrument(skip_all)]
 pub async fn open(state: &AppState, token: &str, host_tenant: Option<&TenantId>) -> Result<()> {
     let id = links::verify(&state.link_key, OPEN, token).ok_or(DomainError::NotFound)?;
-    let m = message(state, id, host_tenant).await?;
-    record(state, &m, Happened::Opened).await
+    let hit = Hit {
+        message_id: id.to_owned(),
+        url: None,
+        host_tenant: host_tenant.cloned(),
+    };
+    state.tracking_recorder.record(hit).await
 }
 
 /// Records a click and answers where to redirect; `NotFound` for a forged token or a message
@@ -111,8 +92,12 @@ pub async fn click(state: &AppState, token: &str, host_tenant: Option<&TenantId>
         .ok()
         .and_then(|u| String::from_utf8(u).ok())
         .ok_or(DomainError::NotFound)?;
-    let m = message(state, id, host_tenant).await?;
-    record(state, &m, Happened::Clicked { url: &url }).await?;
+    let hit = Hit {
+        message_id: id.to_owned(),
+        url: Some(url.clone()),
+        host_tenant: host_tenant.cloned(),
+    };
+    state.tracking_recorder.record(hit).await?;
     Ok(url)
 }
 

@@ -4,6 +4,7 @@
 pub mod links;
 pub mod message_events;
 pub mod provider;
+pub mod recorder;
 pub mod resend_events;
 pub mod senders;
 pub mod tracking_domain;
