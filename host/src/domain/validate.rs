@@ -45,19 +45,6 @@ pub fn name(field: &str, raw: &str, max: usize) -> Result<String> {
     Ok(name.to_owned())
 }
 
-/// An absolute `http(s)://` URL without credentials, trailing slash removed.
-pub fn http_url(field: &str, raw: &str) -> Result<String> {
-    let url = reqwest::Url::parse(raw.trim())
-        .map_err(|_| DomainError::invalid(field, "must be an absolute http or https URL"))?;
-    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-        return Err(DomainError::invalid(field, "must be an absolute http or https URL"));
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(DomainError::invalid(field, "must not contain credentials"));
-    }
-    Ok(url.as_str().trim_end_matches('/').to_owned())
-}
-
 pub fn password(field: &str, raw: &str) -> Result<()> {
     let len = raw.chars().count();
     if !(password::MIN_LEN..=password::MAX_LEN).contains(&len) {
