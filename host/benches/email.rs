@@ -3,6 +3,10 @@
 //! them through the real Resend client against a loopback server that answers at once.
 //! Prints emails/s from "send" to "all handed to the provider" and the process's peak RSS.
 //!
+//! Then loads the tracking endpoints (open pixel, click redirect) of the sent messages through
+//! the real HTTP server for BENCH_TRACKING_REQUESTS requests each (default 50,000) from
+//! BENCH_TRACKING_CLIENTS concurrent clients (default 64) and prints requests/s.
+//!
 //!     cargo bench -p switchboard-host --bench email
 //!     BENCH_RECIPIENTS=1000000 BENCH_BACKENDS=sqlite cargo bench -p switchboard-host --bench email
 
@@ -16,9 +20,9 @@ use poem::{handler, post, EndpointExt, Route, Server};
 use serde::de::IgnoredAny;
 use serde_json::{json, Value};
 use switchboard::config::Config;
-use switchboard::domain::campaigns::{self, CampaignInput};
+use switchboard::domain::campaigns::{self, tracking, CampaignInput};
 use switchboard::domain::tenants::{self, NewTenant};
-use switchboard::ids::{PrefixedId, TenantId, UserId};
+use switchboard::ids::{EmailSenderId, PrefixedId, TenantId, UserId};
 use switchboard::jobs::Workers;
 use switchboard::state::AppState;
 use switchboard::store::now_ms;
@@ -131,6 +135,7 @@ async fn run(backend: &str, n: usize) {
         audience: json!({"tags": ["all"]}),
         ..CampaignInput::default()
     };
+    verified_sender(&state, &ctx, "news@bench.test").await;
     let campaign = campaigns::create(&state, &ctx, input).await.expect("campaign");
     let id = switchboard::ids::EmailCampaignId::parse(&campaign.id).expect("id");
     let workers = Workers::start_with(state.clone(), 1);
@@ -152,6 +157,91 @@ async fn run(backend: &str, n: usize) {
         handed as f64 / secs,
         common::peak_rss_mb()
     );
+    load_tracking(&state, &ctx, backend).await;
+}
+
+/// The bench's sender, marked verified as following its link would.
+async fn verified_sender(state: &AppState, ctx: &TenantCtx, email: &str) {
+    let mut tx = state.store.tenant_tx(ctx).await.expect("tx");
+    let mut sql =
+        Sql::new("INSERT INTO email_senders (id, tenant_id, email, status, created_at, verified_at) VALUES (");
+    sql.bind(EmailSenderId::generate().as_str())
+        .push(", ")
+        .bind(ctx.tenant_id.as_str())
+        .push(", ")
+        .bind(email)
+        .push(", 'verified', ")
+        .bind(now_ms())
+        .push(", ")
+        .bind(now_ms())
+        .push(")");
+    sql.execute(&mut tx).await.expect("sender");
+    tx.commit().await.expect("commit");
+}
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+/// Requests/s of the open pixel and the click redirect, over real HTTP, spread over the
+/// campaign's messages.
+async fn load_tracking(state: &Arc<AppState>, ctx: &TenantCtx, backend: &str) {
+    let requests = env_usize("BENCH_TRACKING_REQUESTS", 50_000);
+    let clients = env_usize("BENCH_TRACKING_CLIENTS", 64);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(switchboard::app::serve(state.clone(), listener, async {
+        let _ = stopped.await;
+    }));
+    let mut sql = Sql::new("SELECT id FROM email_messages WHERE tenant_id = ");
+    sql.bind(ctx.tenant_id.as_str()).push(" ORDER BY id LIMIT 10000");
+    let mut read = state.store.tenant_tx(ctx).await.expect("tx");
+    let ids: Vec<String> = sql.fetch_scalars(&mut read).await.expect("message ids");
+    read.commit().await.expect("commit");
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .pool_max_idle_per_host(clients)
+        .build()
+        .expect("client");
+    for kind in ["open pixel", "click redirect"] {
+        let urls: Arc<Vec<String>> = Arc::new(
+            ids.iter()
+                .map(|id| match kind {
+                    "open pixel" => tracking::pixel_url(&base, &state.link_key, id),
+                    _ => tracking::click_url(&base, &state.link_key, id, "https://example.com/landing"),
+                })
+                .collect(),
+        );
+        let next = Arc::new(AtomicUsize::new(0));
+        let started = Instant::now();
+        let tasks: Vec<_> = (0..clients)
+            .map(|_| {
+                let (http, urls, next) = (http.clone(), urls.clone(), next.clone());
+                tokio::spawn(async move {
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        if i >= requests {
+                            return;
+                        }
+                        let r = http.get(&urls[i % urls.len()]).send().await.expect("request");
+                        assert!(r.status().as_u16() < 400, "{}", r.status());
+                        r.bytes().await.expect("body");
+                    }
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.expect("client");
+        }
+        let secs = started.elapsed().as_secs_f64();
+        println!(
+            "[{backend}] {kind}: {requests} requests from {clients} clients in {secs:.1} s = {:.0} req/s",
+            requests as f64 / secs
+        );
+    }
+    let _ = stop.send(());
+    let _ = server.await;
 }
 
 #[tokio::main]

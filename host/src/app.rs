@@ -14,7 +14,7 @@ use tokio::sync::watch;
 use crate::api;
 use crate::domain::relay;
 use crate::domain::webhooks::{dispatch, retention};
-use crate::http::{body_limit, idempotency, json_errors, problem_errors, request_id};
+use crate::http::{body_limit, idempotency, json_errors, problem_errors, request_id, tracking_host};
 use crate::jobs::Workers;
 use crate::state::AppState;
 
@@ -35,6 +35,8 @@ pub fn build(state: Arc<AppState>) -> impl Endpoint {
             "/v1/hooks/:tenant/:installation/:route",
             poem::post(api::hooks::endpoint),
         )
+        .at("/v1/webhooks/resend", poem::post(api::resend_webhooks::platform))
+        .at("/v1/webhooks/resend/:tenant", poem::post(api::resend_webhooks::tenant))
         .at(
             "/openapi.json",
             make_sync(move |_| {
@@ -47,6 +49,7 @@ pub fn build(state: Arc<AppState>) -> impl Endpoint {
         .at("/", make_sync(|_| Html(r#"<a href="/docs">Switchboard API docs</a>"#)))
         .around(json_errors::middleware)
         .around(idempotency::middleware)
+        .around(tracking_host::middleware)
         .with(AddData::new(state))
         .around(move |ep, req| body_limit::middleware(ep, req, limits))
         .with(CatchPanic::new())

@@ -85,6 +85,12 @@ pub struct Config {
     pub resend_api_key: Option<SecretString>,
     /// Resend's API base URL (tests point it at a fake).
     pub resend_base_url: String,
+    /// The Standard Webhooks secret (`whsec_…`) the platform's Resend account signs its webhooks
+    /// with (`POST /v1/webhooks/resend`). Unset: that route answers 404.
+    #[serde(serialize_with = "serialize_secret")]
+    pub resend_webhook_secret: Option<SecretString>,
+    /// `From` of the platform's own emails (sender verification links).
+    pub system_email_from: String,
     /// `smtp://user:pass@host:port` (or `smtps://…`, `?tls=required`) when sending through SMTP
     /// instead of Resend; used when no Resend key is set.
     #[serde(serialize_with = "serialize_secret")]
@@ -148,6 +154,8 @@ impl Default for Config {
             webhooks_retention_days: 30,
             resend_api_key: None,
             resend_base_url: "https://api.resend.com".into(),
+            resend_webhook_secret: None,
+            system_email_from: "Switchboard <no-reply@switchboard.invalid>".into(),
             smtp_url: None,
             email_timeout_secs: 10,
             email_batch_size: 50,

@@ -90,6 +90,10 @@ define_id!(/// An email campaign.
     EmailCampaignId, "cmp");
 define_id!(/// One email of a campaign to one recipient.
     EmailMessageId, "msg");
+define_id!(/// Something that happened to a sent email (opened, clicked, delivered…).
+    EmailEventId, "eev");
+define_id!(/// A sender address a tenant verified (or is verifying).
+    EmailSenderId, "snd");
 define_id!(/// A tenant's uploaded plugin (all its versions).
     PluginId, "plg");
 define_id!(/// A plugin installed in a tenant.

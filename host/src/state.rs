@@ -11,10 +11,13 @@ use crate::auth::authz::Authz;
 use crate::auth::jwt::JwtKeys;
 use crate::auth::rate_limit::Limiter;
 use crate::config::Config;
+use crate::domain::email::recorder::Recorder;
+use crate::domain::email::tracking_domain::TrackingHosts;
 use crate::domain::plugins::Plugins;
 use crate::domain::profiles::Profiles;
 use crate::domain::webhooks::Webhooks;
 use crate::domain::{campaigns, imports};
+use crate::egress;
 use crate::jobs::Queue;
 use crate::store::{Store, StoreError};
 
@@ -35,6 +38,13 @@ pub struct AppState {
     pub webhooks: Webhooks,
     /// One HTTP client (connection pools, TLS) for every outside provider.
     pub http: reqwest::Client,
+    /// The client for provider URLs a tenant chose (its own Resend base URL): behind the same
+    /// SSRF guard as outgoing webhooks.
+    pub tenant_http: reqwest::Client,
+    /// Which tenant a tracking domain belongs to.
+    pub tracking_hosts: TrackingHosts,
+    /// Writes opens and clicks, group-committed.
+    pub tracking_recorder: Recorder,
     /// HMAC key of links in emails (unsubscribe), derived from the JWT secret: set that secret
     /// or links sent before a restart stop working.
     pub link_key: Vec<u8>,
@@ -56,14 +66,21 @@ impl AppState {
                 key
             }
         };
+        // Building the client fails only when the TLS backend cannot start: a broken install.
+        let webhooks = Webhooks::new(&config).expect("the webhook HTTP client builds");
+        let email_timeout = Duration::from_secs(config.email_timeout_secs.max(1));
         Ok(Arc::new(Self {
             authz: Authz::new(store.clone(), Duration::from_secs(config.authz_cache_ttl_secs)),
             profiles: Profiles::new(Duration::from_secs(config.authz_cache_ttl_secs)),
             jwt: JwtKeys::new(&secret, config.access_token_ttl_secs),
             api_limiter: Limiter::per_second(config.rate_limit_per_second, config.rate_limit_burst),
             login_limiter: Limiter::per_minute(config.login_attempts_per_minute),
-            // Building the client fails only when the TLS backend cannot start: a broken install.
-            webhooks: Webhooks::new(&config).expect("the webhook HTTP client builds"),
+            tenant_http: egress::client::guarded(webhooks.egress.shared_policy(), email_timeout)
+                .build()
+                .map_err(|e| StoreError::Db(sqlx::Error::Configuration(e.into())))?,
+            tracking_hosts: TrackingHosts::new(Duration::from_secs(config.authz_cache_ttl_secs)),
+            tracking_recorder: Recorder::start(store.clone()),
+            webhooks,
             jobs: Queue::new(config.job_max_attempts)
                 .with(imports::JOB_KIND, imports::run_job)
                 .with(campaigns::send::JOB_KIND, campaigns::send::run_job),
@@ -72,7 +89,7 @@ impl AppState {
                 .finalize()
                 .to_vec(),
             http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(config.email_timeout_secs.max(1)))
+                .timeout(email_timeout)
                 .build()
                 .map_err(|e| StoreError::Db(sqlx::Error::Configuration(e.into())))?,
             plugins: Plugins::start(&config).map_err(|e| StoreError::Plugins(e.to_string()))?,

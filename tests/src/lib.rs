@@ -4,6 +4,7 @@
 
 pub mod client;
 pub mod database;
+pub mod email;
 pub mod fakes;
 pub mod plugins;
 pub mod server;

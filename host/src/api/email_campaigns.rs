@@ -16,6 +16,7 @@ use super::security::BearerAuth;
 use super::text::Text;
 use super::Tag;
 use crate::auth::permissions::{CAMPAIGNS_READ, CAMPAIGNS_SEND, CAMPAIGNS_WRITE};
+use crate::domain::campaigns::stats::{self, Count, Counts, Stats};
 use crate::domain::campaigns::{self, Action, CampaignInput};
 use crate::state::AppState;
 use crate::store::email_campaigns::CampaignRow;
@@ -46,6 +47,8 @@ pub struct CampaignOut {
     pub sent: i64,
     /// Unsubscribed or suppressed by the time their batch went.
     pub skipped: i64,
+    /// Audience members skipped because their address cannot be sent to.
+    pub invalid: i64,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
     pub started_at: Option<OffsetDateTime>,
@@ -70,6 +73,7 @@ impl From<CampaignRow> for CampaignOut {
             recipients: r.recipients,
             sent: r.sent,
             skipped: r.skipped,
+            invalid: r.invalid,
             created_at: at(r.created_at),
             updated_at: at(r.updated_at),
             started_at: r.started_at.map(at),
@@ -201,6 +205,89 @@ pub struct TestSendIn {
 pub struct TestSendOut {
     /// The addresses sent to (suppressed ones are skipped).
     pub sent_to: Vec<String>,
+}
+
+/// A count of events and of the distinct messages they happened to.
+#[derive(Object)]
+pub struct CountOut {
+    pub total: i64,
+    pub unique: i64,
+}
+
+impl From<Count> for CountOut {
+    fn from(c: Count) -> Self {
+        Self {
+            total: c.total,
+            unique: c.unique,
+        }
+    }
+}
+
+/// Figures of a campaign, or of one hour of it.
+#[derive(Object)]
+pub struct CountsOut {
+    /// Messages handed to the provider.
+    pub sent: i64,
+    /// Messages the provider reported delivered (and not bounced since).
+    pub delivered: i64,
+    pub bounced: i64,
+    pub complained: i64,
+    /// Recipients who unsubscribed through the campaign's link.
+    pub unsubscribed: i64,
+    pub opened: CountOut,
+    pub clicked: CountOut,
+}
+
+impl From<Counts> for CountsOut {
+    fn from(c: Counts) -> Self {
+        Self {
+            sent: c.sent,
+            delivered: c.delivered,
+            bounced: c.bounced,
+            complained: c.complained,
+            unsubscribed: c.unsubscribed,
+            opened: c.opened.into(),
+            clicked: c.clicked.into(),
+        }
+    }
+}
+
+/// Rates from 0 to 1: delivery and bounce over sent; the others over sent minus bounced.
+#[derive(Object)]
+pub struct RatesOut {
+    pub delivery: f64,
+    pub bounce: f64,
+    /// Unique opens.
+    pub open: f64,
+    /// Unique clicks.
+    pub click: f64,
+    pub complaint: f64,
+    pub unsubscribe: f64,
+}
+
+/// One hour of a campaign (unique counts are distinct messages within the hour).
+#[derive(Object)]
+pub struct HourOut {
+    pub hour: OffsetDateTime,
+    #[oai(flatten)]
+    pub counts: CountsOut,
+}
+
+/// A campaign's figures.
+#[derive(Object)]
+pub struct CampaignStatsOut {
+    pub campaign_id: String,
+    /// Recipients with a message.
+    pub recipients: i64,
+    /// Unsubscribed or suppressed by the time their batch went.
+    pub skipped: i64,
+    /// Audience members whose address cannot be sent to.
+    pub invalid: i64,
+    #[oai(flatten)]
+    pub counts: CountsOut,
+    pub rates: RatesOut,
+    /// Hours with activity, oldest first.
+    pub hourly: Vec<HourOut>,
 }
 
 /// 202 with the campaign: sending (or scheduled) in the background.
@@ -344,6 +431,24 @@ impl EmailCampaignsApi {
         )))
     }
 
+    /// The campaign's figures: sent, delivered, opened, clicked, bounced, complained,
+    /// unsubscribed, unique counts, rates, and per hour.
+    #[oai(
+        path = "/v1/email-campaigns/:id/stats",
+        method = "get",
+        operation_id = "getEmailCampaignStats"
+    )]
+    async fn stats(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: BearerAuth,
+        id: Path<String>,
+    ) -> ApiResult<Json<CampaignStatsOut>> {
+        let ctx = auth.0.require(&state, CAMPAIGNS_READ).await?;
+        let stats = stats::of(&state, &ctx, &path_id(&id)?).await?;
+        Ok(Json(Self::stats_out(id.0, stats)))
+    }
+
     /// Pause a scheduled or sending campaign.
     #[oai(
         path = "/v1/email-campaigns/:id/pause",
@@ -391,6 +496,32 @@ impl EmailCampaignsApi {
 }
 
 impl EmailCampaignsApi {
+    fn stats_out(id: String, s: Stats) -> CampaignStatsOut {
+        CampaignStatsOut {
+            campaign_id: id,
+            recipients: s.recipients,
+            skipped: s.skipped,
+            invalid: s.invalid,
+            counts: s.counts.into(),
+            rates: RatesOut {
+                delivery: s.rates.delivery,
+                bounce: s.rates.bounce,
+                open: s.rates.open,
+                click: s.rates.click,
+                complaint: s.rates.complaint,
+                unsubscribe: s.rates.unsubscribe,
+            },
+            hourly: s
+                .hourly
+                .into_iter()
+                .map(|(hour, counts)| HourOut {
+                    hour: at(hour * 3_600_000),
+                    counts: counts.into(),
+                })
+                .collect(),
+        }
+    }
+
     async fn control(
         &self,
         state: &Arc<AppState>,

@@ -14,6 +14,7 @@ use super::security::BearerAuth;
 use super::text::Text;
 use super::Tag;
 use crate::auth::permissions::{EMAIL_SETTINGS_WRITE, OUTBOX_READ, TENANT_READ};
+use crate::domain::email::provider::ResendAccount;
 use crate::domain::email::{provider, OutboxEmail, ProviderSettings};
 use crate::state::AppState;
 
@@ -27,6 +28,10 @@ pub struct EmailProviderOut {
     pub base_url: Option<String>,
     /// The last characters of the tenant's key, to tell keys apart.
     pub api_key_hint: Option<String>,
+    /// Whether Resend's webhooks for this account can be verified: the tenant's
+    /// `webhook_secret` (then Resend posts to `/v1/webhooks/resend/{tenant_id}`) or the
+    /// platform's (`/v1/webhooks/resend`).
+    pub webhook_secret_set: bool,
 }
 
 impl From<ProviderSettings> for EmailProviderOut {
@@ -36,6 +41,7 @@ impl From<ProviderSettings> for EmailProviderOut {
             own_account: s.own_account,
             base_url: s.base_url,
             api_key_hint: s.api_key_hint,
+            webhook_secret_set: s.webhook_secret_set,
         }
     }
 }
@@ -49,6 +55,9 @@ pub struct EmailProviderIn {
     pub api_key: Text,
     /// Resend's API base URL, when not the platform's.
     pub base_url: Option<Text>,
+    /// The signing secret (`whsec_…`) of the webhook this Resend account posts to
+    /// `/v1/webhooks/resend/{tenant_id}`; stored, never returned.
+    pub webhook_secret: Option<Text>,
 }
 
 /// An email recorded by the dev outbox instead of being sent.
@@ -115,8 +124,12 @@ impl EmailProviderApi {
         if body.0.provider.0 != "resend" {
             return Err(crate::domain::DomainError::invalid("provider", "must be resend").into());
         }
-        let base_url = body.0.base_url.as_ref().map(|u| u.0.as_str());
-        let set = provider::set_resend(&state, &ctx, body.0.api_key.0.clone().into(), base_url).await?;
+        let account = ResendAccount {
+            api_key: body.0.api_key.0.clone().into(),
+            base_url: body.0.base_url.as_ref().map(|u| u.0.as_str()),
+            webhook_secret: body.0.webhook_secret.as_ref().map(|s| s.0.clone().into()),
+        };
+        let set = provider::set_resend(&state, &ctx, account).await?;
         Ok(Json(set.into()))
     }
 

@@ -71,6 +71,24 @@ pub struct WebhookEndpointDisabledData {
     pub failing_since: OffsetDateTime,
 }
 
+/// `message.*`: something that happened to one message.
+#[derive(Object)]
+pub struct MessageEventData {
+    /// `msg_…`
+    pub message_id: String,
+    /// `email`.
+    pub channel: String,
+    pub campaign_id: String,
+    pub customer_id: String,
+    /// The address the message went to.
+    pub to: String,
+    pub occurred_at: OffsetDateTime,
+    /// `message.clicked`: the link's target.
+    pub url: Option<String>,
+    /// `message.bounced`: `hard` (the address is suppressed) or `soft`.
+    pub bounce_type: Option<String>,
+}
+
 /// `webhook.test`: the sample event `POST /v1/webhook-endpoints/{id}/test` sends.
 #[derive(Object)]
 pub struct WebhookTestData {
@@ -105,6 +123,11 @@ fn body_of(event_type: &str) -> Option<Body> {
         outbox::CONSENT_CHANGED => Body::of::<ConsentChangedData>(),
         outbox::EVENT_TRACKED => Body::of::<EventOut>(),
         outbox::WEBHOOK_ENDPOINT_DISABLED => Body::of::<WebhookEndpointDisabledData>(),
+        outbox::MESSAGE_SENT
+        | outbox::MESSAGE_DELIVERED
+        | outbox::MESSAGE_OPENED
+        | outbox::MESSAGE_CLICKED
+        | outbox::MESSAGE_BOUNCED => Body::of::<MessageEventData>(),
         TEST_EVENT => Body::of::<WebhookTestData>(),
         _ => return None,
     })

@@ -20,6 +20,7 @@ use crate::auth::permissions::{CUSTOMERS_READ, DOMAIN_EVENTS_READ, EVENTS_WRITE}
 use crate::domain::crm::events::{self, Event, Identify, Track};
 use crate::domain::outbox;
 use crate::state::AppState;
+use crate::store::email_messages::TimelineMessage;
 use crate::store::outbox::DomainEventRow;
 
 /// A custom event tracked on a customer.
@@ -73,13 +74,48 @@ pub struct IdentifiedEventIn {
     pub create_customer: bool,
 }
 
+/// A message sent to a customer, as their timeline shows it.
+#[derive(Object)]
+pub struct TimelineMessageOut {
+    /// `msg_…`
+    pub id: String,
+    /// `email`.
+    pub channel: String,
+    pub campaign_id: String,
+    pub campaign_name: String,
+    pub to: String,
+    /// What the provider last reported: `delivery_delayed`, `delivered`, `bounced`,
+    /// `complained`; absent until it reports.
+    pub delivery: Option<String>,
+    pub sent_at: OffsetDateTime,
+    pub opens: i64,
+    pub clicks: i64,
+}
+
+impl From<TimelineMessage> for TimelineMessageOut {
+    fn from(m: TimelineMessage) -> Self {
+        Self {
+            id: m.id,
+            channel: "email".into(),
+            campaign_id: m.campaign_id,
+            campaign_name: m.campaign_name,
+            to: m.email,
+            delivery: m.delivery,
+            sent_at: at(m.sent_at),
+            opens: m.opens,
+            clicks: m.clicks,
+        }
+    }
+}
+
 /// One entry of a customer's timeline.
 #[derive(Object)]
 pub struct TimelineEntryOut {
-    /// `event` (channels add `message`, `call` and `conversation`).
+    /// `event` or `message` (channels add `call` and `conversation`).
     pub kind: String,
     pub occurred_at: OffsetDateTime,
     pub event: Option<EventOut>,
+    pub message: Option<TimelineMessageOut>,
 }
 
 #[derive(Object)]
@@ -227,6 +263,7 @@ impl EventsApi {
                 kind: e.kind,
                 occurred_at: at(e.occurred_at),
                 event: e.event.map(Into::into),
+                message: e.message.map(Into::into),
             })
             .collect();
         Ok(Json(Timeline { data, next_cursor }))

@@ -9,10 +9,12 @@ pub mod custom_fields;
 pub mod customers;
 pub mod email_campaigns;
 pub mod email_provider;
+pub mod email_senders;
 pub mod event_types;
 pub mod events;
 pub mod gdpr;
 pub mod hooks;
+pub mod html;
 pub mod imports;
 pub mod installations;
 pub mod invitations;
@@ -21,6 +23,7 @@ pub mod me;
 pub mod path_id;
 pub mod plugins;
 pub mod problem;
+pub mod resend_webhooks;
 pub mod responses;
 pub mod roles;
 pub mod security;
@@ -30,6 +33,7 @@ pub mod signup;
 pub mod tags;
 pub mod tenant;
 pub mod text;
+pub mod tracking;
 pub mod unsubscribe;
 pub mod users;
 pub mod webhook_deliveries;
@@ -114,6 +118,8 @@ pub type WebhookApis = (
 pub type EmailApis = (
     email_provider::EmailProviderApi,
     email_campaigns::EmailCampaignsApi,
+    email_senders::EmailSendersApi,
+    tracking::TrackingApi,
     unsubscribe::UnsubscribeApi,
 );
 

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use poem::web::Data;
+use poem::Request;
 use poem_openapi::param::Path;
 use poem_openapi::payload::Html;
 use poem_openapi::OpenApi;
@@ -12,13 +13,11 @@ use poem_openapi::OpenApi;
 use super::problem::ApiResult;
 use super::Tag;
 use crate::domain::campaigns::unsubscribe;
+use crate::http::tracking_host::host_tenant;
 use crate::state::AppState;
 
 fn page(body: &str) -> Html<String> {
-    Html(format!(
-        "<!doctype html><html><head><meta charset=\"utf-8\"><meta name=\"viewport\" \
-         content=\"width=device-width\"><title>Unsubscribe</title></head><body>{body}</body></html>"
-    ))
+    super::html::page("Unsubscribe", body)
 }
 
 #[derive(Default)]
@@ -28,8 +27,8 @@ pub struct UnsubscribeApi;
 impl UnsubscribeApi {
     /// The unsubscribe page of an email's link (404 for a forged or altered link).
     #[oai(path = "/u/:token", method = "get", operation_id = "showUnsubscribe")]
-    async fn show(&self, state: Data<&Arc<AppState>>, token: Path<String>) -> ApiResult<Html<String>> {
-        unsubscribe::recipient(&state, &token).await?;
+    async fn show(&self, state: Data<&Arc<AppState>>, req: &Request, token: Path<String>) -> ApiResult<Html<String>> {
+        unsubscribe::recipient(&state, &token, host_tenant(req)).await?;
         Ok(page(
             "<h1>Unsubscribe</h1><p>Stop receiving these emails?</p>\
              <form method=\"post\"><button type=\"submit\">Unsubscribe</button></form>",
@@ -38,8 +37,13 @@ impl UnsubscribeApi {
 
     /// Unsubscribe (the page's button, or RFC 8058 one-click `List-Unsubscribe=One-Click`).
     #[oai(path = "/u/:token", method = "post", operation_id = "unsubscribe")]
-    async fn unsubscribe(&self, state: Data<&Arc<AppState>>, token: Path<String>) -> ApiResult<Html<String>> {
-        unsubscribe::unsubscribe(&state, &token).await?;
+    async fn unsubscribe(
+        &self,
+        state: Data<&Arc<AppState>>,
+        req: &Request,
+        token: Path<String>,
+    ) -> ApiResult<Html<String>> {
+        unsubscribe::unsubscribe(&state, &token, host_tenant(req)).await?;
         Ok(page(
             "<h1>Unsubscribed</h1><p>You will not receive these emails any more.</p>",
         ))

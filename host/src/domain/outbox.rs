@@ -15,6 +15,11 @@ pub const CUSTOMER_TAGGED: &str = "customer.tagged";
 pub const CONSENT_CHANGED: &str = "consent.changed";
 pub const EVENT_TRACKED: &str = "event.tracked";
 pub const WEBHOOK_ENDPOINT_DISABLED: &str = "webhook_endpoint.disabled";
+pub const MESSAGE_SENT: &str = "message.sent";
+pub const MESSAGE_DELIVERED: &str = "message.delivered";
+pub const MESSAGE_OPENED: &str = "message.opened";
+pub const MESSAGE_CLICKED: &str = "message.clicked";
+pub const MESSAGE_BOUNCED: &str = "message.bounced";
 
 /// Every event type, with what it means.
 pub const EVENT_TYPES: &[(&str, &str)] = &[
@@ -37,11 +42,38 @@ pub const EVENT_TYPES: &[(&str, &str)] = &[
         WEBHOOK_ENDPOINT_DISABLED,
         "A webhook endpoint was disabled after failing continuously; data is `{endpoint_id, url, reason, failing_since}`.",
     ),
+    (
+        MESSAGE_SENT,
+        "An email was handed to the provider; data is the message `{message_id, channel, campaign_id, customer_id, to, occurred_at}`.",
+    ),
+    (
+        MESSAGE_DELIVERED,
+        "The provider reported an email delivered; data is the message.",
+    ),
+    (
+        MESSAGE_OPENED,
+        "An email was opened (every open); data is the message.",
+    ),
+    (
+        MESSAGE_CLICKED,
+        "A link in an email was clicked (every click); data is the message and the `url`.",
+    ),
+    (
+        MESSAGE_BOUNCED,
+        "An email bounced; data is the message and `bounce_type` (`hard` or `soft`).",
+    ),
 ];
 
 /// Writes an event into the outbox of the context's tenant.
 pub async fn emit(tx: &mut Conn, ctx: &TenantCtx, event_type: &'static str, data: &Value) -> Result<()> {
     store::outbox::insert(tx, ctx, event_type, &data.to_string(), now_ms()).await?;
+    Ok(())
+}
+
+/// Writes one event of `event_type` per payload, in one statement.
+pub async fn emit_many(tx: &mut Conn, ctx: &TenantCtx, event_type: &'static str, data: &[Value]) -> Result<()> {
+    let texts: Vec<String> = data.iter().map(Value::to_string).collect();
+    store::outbox::insert_many(tx, ctx, event_type, &texts, now_ms()).await?;
     Ok(())
 }
 

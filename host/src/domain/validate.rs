@@ -14,6 +14,22 @@ pub fn email(field: &str, raw: &str) -> Result<String> {
     Ok(email)
 }
 
+/// Whether a stored address can be sent to through a provider: a valid address whose domain is
+/// a dotted host name (not `localhost`, not an IP literal) and whose local part is not quoted.
+/// Campaigns skip and count the others instead of failing on them.
+pub fn sendable_email(address: &str) -> bool {
+    let Some((local, domain)) = address.rsplit_once('@') else {
+        return false;
+    };
+    EmailAddress::is_valid(address)
+        && !local.starts_with('"')
+        && domain.contains('.')
+        && !domain.starts_with('[')
+        && domain
+            .split('.')
+            .all(|label| !label.is_empty() && label.chars().all(|c| c.is_alphanumeric() || c == '-'))
+}
+
 /// A display name: trimmed, 1 to `max` characters, no control characters.
 pub fn name(field: &str, raw: &str, max: usize) -> Result<String> {
     let name = raw.trim();
@@ -27,19 +43,6 @@ pub fn name(field: &str, raw: &str, max: usize) -> Result<String> {
         return Err(DomainError::invalid(field, "must not contain control characters"));
     }
     Ok(name.to_owned())
-}
-
-/// An absolute `http(s)://` URL without credentials, trailing slash removed.
-pub fn http_url(field: &str, raw: &str) -> Result<String> {
-    let url = reqwest::Url::parse(raw.trim())
-        .map_err(|_| DomainError::invalid(field, "must be an absolute http or https URL"))?;
-    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-        return Err(DomainError::invalid(field, "must be an absolute http or https URL"));
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(DomainError::invalid(field, "must not contain credentials"));
-    }
-    Ok(url.as_str().trim_end_matches('/').to_owned())
 }
 
 pub fn password(field: &str, raw: &str) -> Result<()> {
@@ -72,6 +75,22 @@ pub fn report<const N: usize>(errors: [Vec<FieldError>; N]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_addresses_a_provider_takes_are_sendable() {
+        for ok in ["ann@example.com", "a.b+c@mail.example.co.uk", "x@xn--bcher-kva.example"] {
+            assert!(sendable_email(ok), "{ok}");
+        }
+        for bad in [
+            "a@localhost",
+            "a@[127.0.0.1]",
+            "\"a b\"@example.com",
+            "a@example..com",
+            "nope",
+        ] {
+            assert!(!sendable_email(bad), "{bad}");
+        }
+    }
 
     #[test]
     fn emails_normalise_and_reject() {

@@ -41,16 +41,23 @@ pub struct Egress {
     timeout: Duration,
 }
 
+/// A client builder whose every connection is checked by `policy` (names in the resolver; the
+/// caller checks IP-literal hosts with [`target::literal_ip`]): no redirects, no proxy, bounded
+/// time.
+pub fn guarded(policy: &Arc<Policy>, timeout: Duration) -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .dns_resolver(Arc::new(GuardedResolver { policy: policy.clone() }))
+        .connect_timeout(timeout.min(Duration::from_secs(10)))
+        .timeout(timeout)
+        .pool_idle_timeout(Duration::from_secs(60))
+}
+
 impl Egress {
     pub fn new(policy: Policy, timeout: Duration) -> Result<Self, reqwest::Error> {
         let policy = Arc::new(policy);
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
-            .dns_resolver(Arc::new(GuardedResolver { policy: policy.clone() }))
-            .connect_timeout(timeout.min(Duration::from_secs(10)))
-            .timeout(timeout)
-            .pool_idle_timeout(Duration::from_secs(60))
+        let client = guarded(&policy, timeout)
             .user_agent(concat!("Switchboard-Webhooks/", env!("CARGO_PKG_VERSION")))
             .build()?;
         Ok(Self {
@@ -61,6 +68,11 @@ impl Egress {
     }
 
     pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// The shared policy, for other clients that call tenant-chosen URLs.
+    pub fn shared_policy(&self) -> &Arc<Policy> {
         &self.policy
     }
 

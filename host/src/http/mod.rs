@@ -5,3 +5,4 @@ pub mod idempotency;
 pub mod json_errors;
 pub mod problem_errors;
 pub mod request_id;
+pub mod tracking_host;

@@ -29,6 +29,8 @@ pub struct CampaignRow {
     pub batches_done: i64,
     pub sent: i64,
     pub skipped: i64,
+    /// Audience members whose address cannot be sent to.
+    pub invalid: i64,
     pub created_at: i64,
     pub updated_at: i64,
     pub started_at: Option<i64>,
@@ -38,7 +40,7 @@ pub struct CampaignRow {
 const TABLE: Table = Table {
     name: "email_campaigns",
     columns: "id, name, status, from_name, from_email, reply_to, subject, html, text_body, audience, send_at, \
-              timezone, batch_size, prepared_after, prepared_at, recipients, batches_done, sent, skipped, \
+              timezone, batch_size, prepared_after, prepared_at, recipients, batches_done, sent, skipped, invalid, \
               created_at, updated_at, started_at, finished_at",
 };
 
@@ -157,16 +159,18 @@ pub async fn prepared_page(
     id: &EmailCampaignId,
     after: &str,
     added: i64,
+    invalid: i64,
 ) -> Result<()> {
     sqlx::query(
-        "UPDATE email_campaigns SET prepared_after = $3, recipients = recipients + $4, updated_at = $5 \
-         WHERE tenant_id = $1 AND id = $2",
+        "UPDATE email_campaigns SET prepared_after = $3, recipients = recipients + $4, invalid = invalid + $6, \
+         updated_at = $5 WHERE tenant_id = $1 AND id = $2",
     )
     .bind(ctx.tenant_id.as_str())
     .bind(id.as_str())
     .bind(after)
     .bind(added)
     .bind(now_ms())
+    .bind(invalid)
     .execute(&mut *tx)
     .await?;
     Ok(())

@@ -193,13 +193,110 @@ pub async fn mark_sent(tx: &mut Conn, ctx: &TenantCtx, sent: &[(&str, &str)]) ->
     Ok(())
 }
 
-/// The tenant and customer of a message, any tenant: for public links, whose token names the
-/// message and was checked before.
-pub async fn recipient_of(conn: &mut Conn, message_id: &str) -> Result<Option<(String, String)>> {
+/// What the public links and provider events need of a message.
+#[derive(Debug, Clone, FromRow)]
+pub struct MessageRef {
+    pub id: String,
+    pub tenant_id: String,
+    pub campaign_id: String,
+    pub customer_id: String,
+    pub email: String,
+}
+
+const REF_COLUMNS: &str = "SELECT id, tenant_id, campaign_id, customer_id, email FROM email_messages";
+
+/// A message of any tenant: for public links, whose token names the message and was checked
+/// before.
+pub async fn by_id_any_tenant(conn: &mut Conn, message_id: &str) -> Result<Option<MessageRef>> {
+    Ok(sqlx::query_as(&format!("{REF_COLUMNS} WHERE id = $1"))
+        .bind(message_id)
+        .fetch_optional(&mut *conn)
+        .await?)
+}
+
+/// Messages of any tenant by id: for public links, whose tokens were checked before.
+pub async fn by_ids_any_tenant(conn: &mut Conn, ids: &[&str]) -> Result<Vec<MessageRef>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut sql = Sql::new(REF_COLUMNS);
+    sql.push(" WHERE id IN ").bind_list(ids.iter().copied());
+    Ok(sql.fetch_all(conn).await?)
+}
+
+/// The message the provider knows by `provider_id`, of any tenant: for the platform account's
+/// webhooks, whose signature was checked before.
+pub async fn by_provider_id_any_tenant(conn: &mut Conn, provider_id: &str) -> Result<Option<MessageRef>> {
+    Ok(sqlx::query_as(&format!("{REF_COLUMNS} WHERE provider_id = $1"))
+        .bind(provider_id)
+        .fetch_optional(&mut *conn)
+        .await?)
+}
+
+/// The tenant's message the provider knows by `provider_id`.
+pub async fn by_provider_id(conn: &mut Conn, ctx: &TenantCtx, provider_id: &str) -> Result<Option<MessageRef>> {
     Ok(
-        sqlx::query_as("SELECT tenant_id, customer_id FROM email_messages WHERE id = $1")
-            .bind(message_id)
+        sqlx::query_as(&format!("{REF_COLUMNS} WHERE tenant_id = $1 AND provider_id = $2"))
+            .bind(ctx.tenant_id.as_str())
+            .bind(provider_id)
             .fetch_optional(&mut *conn)
             .await?,
     )
+}
+
+/// Moves a message's delivery status to `delivery` if its rank is higher than the current one;
+/// true when it moved.
+pub async fn advance_delivery(tx: &mut Conn, ctx: &TenantCtx, id: &str, delivery: &str, rank: i32) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE email_messages SET delivery = $3, delivery_rank = $4 \
+         WHERE tenant_id = $1 AND id = $2 AND delivery_rank < $4",
+    )
+    .bind(ctx.tenant_id.as_str())
+    .bind(id)
+    .bind(delivery)
+    .bind(rank)
+    .execute(&mut *tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// A sent message as the customer's timeline shows it.
+#[derive(Debug, Clone, FromRow)]
+pub struct TimelineMessage {
+    pub id: String,
+    pub campaign_id: String,
+    pub campaign_name: String,
+    pub email: String,
+    pub delivery: Option<String>,
+    pub sent_at: i64,
+    pub opens: i64,
+    pub clicks: i64,
+}
+
+/// A customer's sent messages, newest first; `before` is `(sent_at, id)` of the last entry of the
+/// previous page.
+pub async fn of_customer(
+    conn: &mut Conn,
+    ctx: &TenantCtx,
+    customer_id: &str,
+    before: Option<(i64, &str)>,
+    limit: i64,
+) -> Result<Vec<TimelineMessage>> {
+    let (at, id) = before.unwrap_or((i64::MAX, ""));
+    Ok(sqlx::query_as(
+        "SELECT m.id, m.campaign_id, c.name AS campaign_name, m.email, m.delivery, m.sent_at, \
+         (SELECT COUNT(*) FROM email_events e WHERE e.tenant_id = $1 AND e.message_id = m.id AND e.kind = 'opened') AS opens, \
+         (SELECT COUNT(*) FROM email_events e WHERE e.tenant_id = $1 AND e.message_id = m.id AND e.kind = 'clicked') AS clicks \
+         FROM email_messages m JOIN email_campaigns c ON c.id = m.campaign_id AND c.tenant_id = $1 \
+         WHERE m.tenant_id = $1 AND m.customer_id = $2 AND m.sent_at IS NOT NULL \
+         AND (m.sent_at < $3 OR (m.sent_at = $3 AND m.id < $4) OR $4 = '') \
+         ORDER BY m.sent_at DESC, m.id DESC LIMIT $5",
+    )
+    .bind(ctx.tenant_id.as_str())
+    .bind(customer_id)
+    .bind(at)
+    .bind(id)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?)
 }

@@ -10,28 +10,40 @@ pub struct SettingsRow {
     pub provider: String,
     pub api_key: String,
     pub base_url: Option<String>,
+    /// The Standard Webhooks secret the account signs its webhooks with.
+    pub webhook_secret: Option<String>,
     pub updated_at: i64,
 }
 
 pub async fn get(conn: &mut Conn, ctx: &TenantCtx) -> Result<Option<SettingsRow>> {
     Ok(sqlx::query_as(
-        "SELECT provider, api_key, base_url, updated_at FROM email_provider_settings WHERE tenant_id = $1",
+        "SELECT provider, api_key, base_url, webhook_secret, updated_at FROM email_provider_settings WHERE tenant_id = $1",
     )
     .bind(ctx.tenant_id.as_str())
     .fetch_optional(&mut *conn)
     .await?)
 }
 
-pub async fn put(tx: &mut Conn, ctx: &TenantCtx, provider: &str, api_key: &str, base_url: Option<&str>) -> Result<()> {
+/// A tenant's own account as written.
+pub struct Account<'a> {
+    pub provider: &'a str,
+    pub api_key: &'a str,
+    pub base_url: Option<&'a str>,
+    pub webhook_secret: Option<&'a str>,
+}
+
+pub async fn put(tx: &mut Conn, ctx: &TenantCtx, account: &Account<'_>) -> Result<()> {
     sqlx::query(
-        "INSERT INTO email_provider_settings (tenant_id, provider, api_key, base_url, updated_at) \
-         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant_id) DO UPDATE SET provider = excluded.provider, \
-         api_key = excluded.api_key, base_url = excluded.base_url, updated_at = excluded.updated_at",
+        "INSERT INTO email_provider_settings (tenant_id, provider, api_key, base_url, webhook_secret, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (tenant_id) DO UPDATE SET provider = excluded.provider, \
+         api_key = excluded.api_key, base_url = excluded.base_url, webhook_secret = excluded.webhook_secret, \
+         updated_at = excluded.updated_at",
     )
     .bind(ctx.tenant_id.as_str())
-    .bind(provider)
-    .bind(api_key)
-    .bind(base_url)
+    .bind(account.provider)
+    .bind(account.api_key)
+    .bind(account.base_url)
+    .bind(account.webhook_secret)
     .bind(now_ms())
     .execute(&mut *tx)
     .await?;

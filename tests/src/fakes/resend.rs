@@ -31,6 +31,8 @@ struct Inner {
     /// Idempotency key → (request body, first response).
     keys: HashMap<String, (Value, Value)>,
     deliveries: HashMap<String, usize>,
+    /// Recipient → the id answered for the last email to them.
+    ids: HashMap<String, String>,
     emails: Vec<(Value, Option<String>)>,
     requests: usize,
 }
@@ -90,6 +92,11 @@ impl FakeResend {
     /// Emails delivered per recipient address.
     pub fn deliveries(&self) -> HashMap<String, usize> {
         self.shared.inner.lock().unwrap().deliveries.clone()
+    }
+
+    /// The id answered for the last email to `to` (what Resend's webhooks call `email_id`).
+    pub fn id_of(&self, to: &str) -> String {
+        self.shared.inner.lock().unwrap().ids[to].clone()
     }
 
     /// Every email delivered, as sent, with the idempotency key of its request.
@@ -205,7 +212,10 @@ async fn handle(req: &Request, shared: &Shared, body: Value, batch: bool) -> Res
             .map(|_| json!({"id": uuid::Uuid::new_v4().to_string()}))
             .collect();
         let answer = if batch { json!({ "data": ids }) } else { ids[0].clone() };
-        for (email, to) in emails.into_iter().zip(recipients) {
+        for ((email, to), id) in emails.into_iter().zip(recipients).zip(&ids) {
+            inner
+                .ids
+                .insert(to.clone(), id["id"].as_str().unwrap_or_default().to_owned());
             *inner.deliveries.entry(to).or_default() += 1;
             inner.emails.push((email, key.clone()));
         }

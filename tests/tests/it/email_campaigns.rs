@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use reqwest::Method;
 use serde_json::{json, Value};
+use switchboard_tests::email::verified_sender;
 use switchboard_tests::fakes::resend::{FakeResend, Fault};
 use switchboard_tests::{Session, TestServer};
 
@@ -58,6 +59,7 @@ async fn a_campaign_reaches_its_audience_once_in_batches_minus_exclusions_and_op
     let fake = FakeResend::start().await;
     let server = server_with(&fake, 3).await;
     let owner = server.signup("Campaigns").await;
+    verified_sender(&owner, Some(&fake), "news@acme.test").await;
     let r = owner
         .post(
             "/v1/custom-fields",
@@ -118,10 +120,11 @@ async fn a_campaign_reaches_its_audience_once_in_batches_minus_exclusions_and_op
     assert_eq!(sent.body["status"], "sending");
     let done = finished(&server, &owner, &id).await;
 
-    let expected: HashMap<String, usize> = ["p0", "p2", "p3", "p4", "p5", "p6", "vip"]
+    let mut expected: HashMap<String, usize> = ["p0", "p2", "p3", "p4", "p5", "p6", "vip"]
         .iter()
         .map(|p| (format!("{p}@x.test"), 1))
         .collect();
+    expected.insert("news@acme.test".into(), 1); // the sender's verification link
     assert_eq!(fake.deliveries(), expected);
     assert_eq!(
         (&done["recipients"], &done["sent"], &done["skipped"]),
@@ -129,8 +132,9 @@ async fn a_campaign_reaches_its_audience_once_in_batches_minus_exclusions_and_op
         "{done}"
     );
     assert!(done["finished_at"].is_string());
-    // 7 recipients in batches of 3: three batch requests, plus the two refused attempts.
-    assert_eq!(fake.requests(), 5);
+    // The verification email, then 7 recipients in batches of 3: three batch requests, plus
+    // the two refused attempts.
+    assert_eq!(fake.requests(), 6);
     let emails = fake.emails();
     let p0 = &emails.iter().find(|(e, _)| e["to"] == json!(["p0@x.test"])).unwrap().0;
     assert_eq!(p0["subject"], "Hi <b>P0</b>");
@@ -234,6 +238,14 @@ async fn drafts_are_checked_previewed_changed_and_private_to_their_tenant() {
         .await
         .assert_problem(404);
 
+    // Only from a verified sender.
+    let r = owner
+        .post(&format!("{path}/test-send"), json!({"to": ["me@acme.test"]}))
+        .await;
+    r.assert_problem(422);
+    assert_eq!(r.error_fields(), ["from_email"]);
+    assert!(r.body.to_string().contains("not a verified sender"), "{}", r.body);
+    verified_sender(&owner, None, "news@acme.test").await;
     // Test send: without a provider it lands in the dev outbox.
     let test = owner
         .post(
@@ -244,7 +256,7 @@ async fn drafts_are_checked_previewed_changed_and_private_to_their_tenant() {
     assert_eq!(test.status, 200, "{}", test.body);
     assert_eq!(test.body["sent_to"], json!(["me@acme.test"]));
     let outbox = owner.get("/v1/outbox").await;
-    assert_eq!(outbox.body["data"][0]["subject"], "[Test] News for Ann");
+    assert_eq!(outbox.body["data"][1]["subject"], "[Test] News for Ann");
     owner
         .post(&format!("{path}/test-send"), json!({"to": []}))
         .await
@@ -258,6 +270,9 @@ async fn drafts_are_checked_previewed_changed_and_private_to_their_tenant() {
 async fn an_audience_nobody_can_receive_is_refused() {
     let server = TestServer::start().await;
     let owner = server.signup("Empty").await;
+    verified_sender(&owner, None, "news@acme.test").await;
+    // Valid enough to store, not an address a provider sends to.
+    customer(&owner, json!({"email": "root@localhost", "tags": ["news"]})).await;
     let gone = customer(&owner, json!({"email": "gone@x.test", "tags": ["news"]})).await;
     owner
         .call(
@@ -271,6 +286,7 @@ async fn an_audience_nobody_can_receive_is_refused() {
     let r = owner.post(&format!("/v1/email-campaigns/{id}/send"), json!({})).await;
     r.assert_problem(422);
     assert_eq!(r.error_fields(), ["audience"]);
+    assert!(r.body.to_string().contains("valid address"), "{}", r.body);
     assert_eq!(
         owner.get(&format!("/v1/email-campaigns/{id}")).await.body["status"],
         "draft"
@@ -281,6 +297,7 @@ async fn an_audience_nobody_can_receive_is_refused() {
 async fn a_scheduled_campaign_waits_and_can_be_paused_resumed_and_cancelled() {
     let server = TestServer::start().await;
     let owner = server.signup("Schedule").await;
+    verified_sender(&owner, None, "news@acme.test").await;
     customer(&owner, json!({"email": "ann@x.test", "tags": ["news"]})).await;
     let mut body = draft(json!({"tags": ["news"]}));
     body["send_at"] = json!("2099-01-01T09:00:00Z");
@@ -313,7 +330,7 @@ async fn a_scheduled_campaign_waits_and_can_be_paused_resumed_and_cancelled() {
     let resumed = owner.post(&format!("{path}/resume"), json!({})).await;
     assert_eq!(resumed.body["status"], "sending", "{}", resumed.body);
     finished(&server, &owner, &id).await;
-    assert_eq!(owner.get("/v1/outbox").await.body["data"][0]["to"], "ann@x.test");
+    assert_eq!(owner.get("/v1/outbox").await.body["data"][1]["to"], "ann@x.test");
 
     let second = create(&owner, draft(json!({"tags": ["news"]}))).await;
     let cancelled = owner
@@ -335,6 +352,7 @@ async fn every_email_carries_a_one_click_unsubscribe_link_that_cannot_be_forged(
     let fake = FakeResend::start().await;
     let server = server_with(&fake, 50).await;
     let owner = server.signup("Unsubscribe").await;
+    verified_sender(&owner, Some(&fake), "news@acme.test").await;
     let ann = customer(&owner, json!({"email": "ann@x.test", "tags": ["news"]})).await;
     customer(&owner, json!({"email": "bob@x.test", "tags": ["news"]})).await;
     let id = create(&owner, draft(json!({"tags": ["news"]}))).await;

@@ -178,7 +178,12 @@ async fn without_a_provider_email_lands_in_the_tenants_outbox_once() {
 #[tokio::test]
 async fn a_tenant_sends_through_its_own_resend_account_whose_key_is_never_shown() {
     let fake = FakeResend::start().await;
-    let server = TestServer::start().await;
+    // The fake is on loopback, which the SSRF guard refuses unless the operator allows it.
+    let server = TestServer::start_with(|c| {
+        c.webhooks_allow_http = true;
+        c.webhooks_allow_nets = "127.0.0.1/32".parse().unwrap();
+    })
+    .await;
     let owner = server.signup("Own account").await;
     let other = server.signup("Platform").await;
     assert_eq!(owner.get("/v1/email-provider").await.body["provider"], "outbox");
@@ -210,4 +215,34 @@ async fn a_tenant_sends_through_its_own_resend_account_whose_key_is_never_shown(
     other.delete("/v1/email-provider").await.assert_problem(404);
     assert_eq!(owner.delete("/v1/email-provider").await.status, 204);
     assert_eq!(owner.get("/v1/email-provider").await.body["provider"], "outbox");
+}
+
+#[tokio::test]
+async fn a_tenants_resend_base_url_goes_through_the_ssrf_guard() {
+    let fake = FakeResend::start().await;
+    let server = TestServer::start_with(|c| c.webhooks_allow_http = true).await;
+    let owner = server.signup("Guarded").await;
+    let put = |base_url: String| {
+        let body = json!({"provider": "resend", "api_key": fake.api_key, "base_url": base_url});
+        owner.call(reqwest::Method::PUT, "/v1/email-provider", Some(body))
+    };
+    for private in [
+        fake.base_url.clone(),
+        "http://169.254.169.254/latest".to_owned(),
+        "http://[::1]:9".to_owned(),
+        "http://10.0.0.1".to_owned(),
+    ] {
+        let r = put(private.clone()).await;
+        r.assert_problem(422);
+        assert_eq!(r.error_fields(), ["base_url"], "{private}");
+    }
+    // A name is checked where it resolves: `localhost` is saved, and refused at connection time.
+    let port = fake.base_url.rsplit(':').next().unwrap();
+    let set = put(format!("http://localhost:{port}")).await;
+    assert_eq!(set.status, 200, "{}", set.body);
+    let ctx = TenantCtx::new(TenantId::parse(&owner.tenant_id).unwrap(), Actor::System, None);
+    let provider = for_tenant(&server.state, &ctx).await.unwrap();
+    let sent = provider.send(&[email("ann@x.test", "m1")], "b").await;
+    assert!(matches!(sent, Err(SendError::Unavailable(_))), "{sent:?}");
+    assert_eq!(fake.requests(), 0, "nothing reached the loopback server");
 }

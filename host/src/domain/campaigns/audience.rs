@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::domain::crm::segments;
-use crate::domain::{DomainError, Result};
+use crate::domain::{validate, DomainError, Result};
 use crate::ids::{PrefixedId, SegmentId};
 use crate::store::email_messages::{self, Audience, Recipient};
 use crate::store::sql::Sql;
@@ -95,5 +95,23 @@ impl Walk {
             exclude: &self.exclude,
         };
         Ok(email_messages::audience_page(conn, ctx, &audience, after, limit).await?)
+    }
+}
+
+impl Walk {
+    /// Whether anybody in the audience can be emailed: reachable, with a sendable address.
+    pub async fn any_sendable(&self, conn: &mut Conn, ctx: &TenantCtx) -> Result<bool> {
+        const PAGE: i64 = 1000;
+        let mut after = String::new();
+        loop {
+            let page = self.page(conn, ctx, &after, PAGE).await?;
+            if page.iter().any(|r| validate::sendable_email(&r.email)) {
+                return Ok(true);
+            }
+            match page.last() {
+                Some(last) if page.len() as i64 == PAGE => after = last.id.clone(),
+                _ => return Ok(false),
+            }
+        }
     }
 }

@@ -6,7 +6,9 @@
 
 pub mod audience;
 pub mod send;
+pub mod stats;
 pub mod template;
+pub mod tracking;
 pub mod unsubscribe;
 
 use serde_json::{json, Map, Value};
@@ -14,6 +16,7 @@ use serde_json::{json, Map, Value};
 use self::audience::{AudienceSpec, Walk};
 use self::template::{Rendered, Renderer};
 use crate::domain::crm::consent;
+use crate::domain::email::senders;
 use crate::domain::{audit, page_limit, validate, DomainError, Result};
 use crate::ids::{CustomerId, EmailCampaignId, PrefixedId};
 use crate::jobs::NewJob;
@@ -267,6 +270,7 @@ pub async fn test_send(
         .collect::<Result<Vec<_>>>()?;
     let mut read = state.store.tenant_read(ctx).await?;
     let row = store::email_campaigns::get(&mut read, ctx, id).await?;
+    senders::require_verified(&mut read, ctx, &row.from_email).await?;
     let data = match customer {
         Some(c) => customer_data(&mut read, ctx, c).await?,
         None => template::recipient_data(&[], Map::new()),
@@ -312,11 +316,12 @@ pub async fn send(state: &AppState, ctx: &TenantCtx, id: &EmailCampaignId) -> Re
             message: format!("the campaign is {}, not a draft", row.status),
         });
     }
+    senders::require_verified(&mut tx, ctx, &row.from_email).await?;
     let walk = Walk::new(&mut tx, ctx, &AudienceSpec::from_stored(&row.audience)?).await?;
-    if walk.page(&mut tx, ctx, "", 1).await?.is_empty() {
+    if !walk.any_sendable(&mut tx, ctx).await? {
         return Err(DomainError::invalid(
             "audience",
-            "matches no customer that can be emailed (none with an address, or all unsubscribed or suppressed)",
+            "matches no customer that can be emailed (none with a valid address, or all unsubscribed or suppressed)",
         ));
     }
     let now = now_ms();

@@ -15,16 +15,18 @@ use futures_util::FutureExt;
 
 use super::audience::{AudienceSpec, Walk};
 use super::template::{self, Renderer};
-use super::unsubscribe;
 use super::{custom_values, enqueue, from_header};
+use super::{tracking, unsubscribe};
 use crate::domain::crm::consent;
-use crate::domain::{DomainError, Result};
+use crate::domain::email::message_events;
+use crate::domain::email::tracking_domain;
+use crate::domain::{outbox, validate, DomainError, Result};
 use crate::ids::{EmailCampaignId, PrefixedId, TenantId};
 use crate::jobs::{HandlerResult, Job};
 use crate::providers::email::{Email, EmailProvider};
 use crate::state::AppState;
 use crate::store::email_campaigns::CampaignRow;
-use crate::store::email_messages::BatchMessage;
+use crate::store::email_messages::{BatchMessage, MessageRef, Recipient};
 use crate::store::{self, now_ms};
 use crate::tenancy::{Actor, TenantCtx};
 
@@ -67,6 +69,7 @@ async fn run(state: &AppState, job: &Job) -> Result<()> {
     }
     let renderer = Renderer::new(&campaign.subject, &campaign.html, campaign.text_body.as_deref())?;
     let provider = crate::domain::email::for_tenant(state, &ctx).await?;
+    let base = tracking_domain::link_base(state, &ctx).await?;
     let mut batch_no = campaign.batches_done;
     loop {
         if batch_no * campaign.batch_size as i64 >= campaign.recipients {
@@ -86,7 +89,13 @@ async fn run(state: &AppState, job: &Job) -> Result<()> {
         if super::get(state, &ctx, &id).await?.status != "sending" {
             return Ok(()); // paused or cancelled meanwhile
         }
-        send_batch(state, &ctx, &campaign, &renderer, provider.as_ref(), batch_no).await?;
+        let sender = Sender {
+            campaign: &campaign,
+            renderer: &renderer,
+            provider: provider.as_ref(),
+            base: &base,
+        };
+        send_batch(state, &ctx, &sender, batch_no).await?;
         batch_no += 1;
     }
 }
@@ -101,12 +110,14 @@ async fn prepare(state: &AppState, ctx: &TenantCtx, id: &EmailCampaignId, campai
     loop {
         let mut tx = state.store.tenant_tx(ctx).await?;
         let page = walk.page(&mut tx, ctx, &after, PAGE).await?;
+        let (sendable, invalid): (Vec<Recipient>, Vec<Recipient>) =
+            page.iter().cloned().partition(|r| validate::sendable_email(&r.email));
         let added =
-            store::email_messages::insert_page(&mut tx, ctx, id.as_str(), &page, seq, campaign.batch_size as i64)
+            store::email_messages::insert_page(&mut tx, ctx, id.as_str(), &sendable, seq, campaign.batch_size as i64)
                 .await?;
         if let Some(last) = page.last() {
             after = last.id.clone();
-            store::email_campaigns::prepared_page(&mut tx, ctx, id, &after, added).await?;
+            store::email_campaigns::prepared_page(&mut tx, ctx, id, &after, added, invalid.len() as i64).await?;
         }
         if (page.len() as i64) < PAGE {
             store::email_campaigns::prepared(&mut tx, ctx, id).await?;
@@ -118,15 +129,18 @@ async fn prepare(state: &AppState, ctx: &TenantCtx, id: &EmailCampaignId, campai
     }
 }
 
+/// What every batch of a run is sent with.
+struct Sender<'a> {
+    campaign: &'a CampaignRow,
+    renderer: &'a Renderer<'a>,
+    provider: &'a dyn EmailProvider,
+    /// Where the links in the emails point (the tenant's tracking domain or the public URL).
+    base: &'a str,
+}
+
 /// Sends one batch exactly once (see the module's comment).
-async fn send_batch(
-    state: &AppState,
-    ctx: &TenantCtx,
-    campaign: &CampaignRow,
-    renderer: &Renderer<'_>,
-    provider: &dyn EmailProvider,
-    batch_no: i64,
-) -> Result<()> {
+async fn send_batch(state: &AppState, ctx: &TenantCtx, sender: &Sender<'_>, batch_no: i64) -> Result<()> {
+    let campaign = sender.campaign;
     let id = EmailCampaignId::from_raw(campaign.id.clone());
     let mut tx = state.store.tenant_tx(ctx).await?;
     let mut messages = store::email_messages::batch(&mut tx, ctx, id.as_str(), batch_no).await?;
@@ -155,8 +169,9 @@ async fn send_batch(
     tx.commit().await?;
     let frozen: Vec<&BatchMessage> = messages.iter().filter(|m| m.status == "sending").collect();
     let skipped = messages.iter().filter(|m| m.status == "skipped").count() as i64;
-    let emails = render(state, ctx, campaign, renderer, &frozen).await?;
-    let provider_ids = provider
+    let emails = render(state, ctx, sender, &frozen).await?;
+    let provider_ids = sender
+        .provider
         .send(&emails, &format!("{}/{batch_no}", campaign.id))
         .await
         .map_err(|e| DomainError::Io(std::io::Error::other(e)))?;
@@ -167,6 +182,21 @@ async fn send_batch(
         .map(|(m, p)| (m.id.as_str(), p.as_str()))
         .collect();
     store::email_messages::mark_sent(&mut tx, ctx, &sent).await?;
+    let now = now_ms();
+    let events: Vec<_> = frozen
+        .iter()
+        .map(|m| {
+            let r = MessageRef {
+                id: m.id.clone(),
+                tenant_id: ctx.tenant_id.to_string(),
+                campaign_id: campaign.id.clone(),
+                customer_id: m.person.customer_id.clone(),
+                email: m.to.clone(),
+            };
+            message_events::data(&r, now)
+        })
+        .collect();
+    outbox::emit_many(&mut tx, ctx, outbox::MESSAGE_SENT, &events).await?;
     store::email_campaigns::batch_done(&mut tx, ctx, &id, batch_no, sent.len() as i64, skipped).await?;
     tx.commit().await?;
     Ok(())
@@ -175,10 +205,10 @@ async fn send_batch(
 async fn render(
     state: &AppState,
     ctx: &TenantCtx,
-    campaign: &CampaignRow,
-    renderer: &Renderer<'_>,
+    sender: &Sender<'_>,
     messages: &[&BatchMessage],
 ) -> Result<Vec<Email>> {
+    let campaign = sender.campaign;
     let ids: Vec<&str> = messages.iter().map(|m| m.person.customer_id.as_str()).collect();
     let mut read = state.store.tenant_read(ctx).await?;
     let mut custom = custom_values(&mut read, ctx, &ids).await?;
@@ -189,15 +219,15 @@ async fn render(
         .map(|m| {
             let custom = custom.remove(&m.person.customer_id).unwrap_or_default();
             let data = template::person_data(&m.person, custom);
-            let content = renderer.render(&data)?;
+            let content = sender.renderer.render(&data)?;
             Ok(Email {
                 from: from.clone(),
                 to: m.to.clone(),
                 reply_to: campaign.reply_to.clone(),
                 subject: content.subject,
-                html: content.html,
+                html: tracking::instrument(&content.html, sender.base, &state.link_key, &m.id),
                 text: content.text,
-                headers: unsubscribe::headers(state, &m.id),
+                headers: unsubscribe::headers(sender.base, &state.link_key, &m.id),
                 key: m.id.clone(),
             })
         })

@@ -79,12 +79,15 @@ pub struct Customer {
 }
 
 pub fn rfc3339<S: serde::Serializer>(ms: &i64, s: S) -> std::result::Result<S::Ok, S::Error> {
-    let t = time::OffsetDateTime::from_unix_timestamp_nanos(*ms as i128 * 1_000_000)
+    s.serialize_str(&rfc3339_text(*ms))
+}
+
+/// Epoch milliseconds as RFC 3339 text.
+pub fn rfc3339_text(ms: i64) -> String {
+    let t = time::OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000)
         .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    s.serialize_str(
-        &t.format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default(),
-    )
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
 }
 
 /// Normalises and validates identifiers and names, reporting every bad field at once.

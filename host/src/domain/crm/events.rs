@@ -8,6 +8,7 @@ use super::customers::{self, CustomerInput, Patch};
 use crate::domain::{outbox, validate, DomainError, Result};
 use crate::ids::{CustomerId, EventId, PrefixedId};
 use crate::state::AppState;
+use crate::store::email_messages::TimelineMessage;
 use crate::store::{self, customer_events::EventRow, now_ms, Conn};
 use crate::tenancy::TenantCtx;
 
@@ -141,13 +142,27 @@ pub async fn track_identified(state: &AppState, ctx: &TenantCtx, who: Identify, 
     Ok(event)
 }
 
-/// One entry of a customer's timeline. Later channels add messages, calls and conversations.
-#[derive(Debug, Clone, Serialize)]
+/// One entry of a customer's timeline: a tracked event or a message sent to them. Later
+/// channels add calls and conversations.
+#[derive(Debug, Clone)]
 pub struct TimelineEntry {
+    /// `event` or `message`.
     pub kind: String,
-    #[serde(serialize_with = "customers::rfc3339")]
     pub occurred_at: i64,
     pub event: Option<Event>,
+    pub message: Option<TimelineMessage>,
+}
+
+impl TimelineEntry {
+    /// The page cursor after this entry.
+    fn cursor(&self) -> String {
+        let id = match (&self.event, &self.message) {
+            (Some(e), _) => e.id.as_str(),
+            (_, Some(m)) => m.id.as_str(),
+            _ => "",
+        };
+        format!("{}.{id}", self.occurred_at)
+    }
 }
 
 /// Newest first; `before` is the cursor of the last entry of the previous page.
@@ -172,27 +187,33 @@ pub async fn timeline(
         }
         None => None,
     };
+    let before = cursor.as_ref().map(|(a, i)| (*a, i.as_str()));
     let mut read = state.store.tenant_read(ctx).await?;
     store::customers::get(&mut read, ctx, id).await?;
-    let rows = store::customer_events::of_customer(
-        &mut read,
-        ctx,
-        id.as_str(),
-        cursor.as_ref().map(|(a, i)| (*a, i.as_str())),
-        limit,
-    )
-    .await?;
+    let events = store::customer_events::of_customer(&mut read, ctx, id.as_str(), before, limit).await?;
+    let messages = store::email_messages::of_customer(&mut read, ctx, id.as_str(), before, limit).await?;
     read.commit().await?;
-    let next = (rows.len() as i64 == limit)
-        .then(|| rows.last().map(|r| format!("{}.{}", r.occurred_at, r.id)))
-        .flatten();
-    let entries = rows
+    // Both sources are newest first after the same cursor: merged, the first `limit` are the
+    // page (ids of the two kinds never tie, their prefixes differ).
+    let mut entries: Vec<TimelineEntry> = events
         .into_iter()
         .map(|r| TimelineEntry {
             kind: "event".into(),
             occurred_at: r.occurred_at,
             event: Some(Event::from(r)),
+            message: None,
         })
+        .chain(messages.into_iter().map(|m| TimelineEntry {
+            kind: "message".into(),
+            occurred_at: m.sent_at,
+            event: None,
+            message: Some(m),
+        }))
         .collect();
+    entries.sort_by_key(|e| std::cmp::Reverse((e.occurred_at, e.cursor())));
+    entries.truncate(limit as usize);
+    let next = (entries.len() as i64 == limit)
+        .then(|| entries.last().map(TimelineEntry::cursor))
+        .flatten();
     Ok((entries, next))
 }

@@ -3,11 +3,13 @@
 
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::domain::{audit, page_limit, validate, DomainError, Result};
+use crate::domain::{audit, page_limit, DomainError, Result};
+use crate::egress::target;
 use crate::providers::email::outbox::Outbox;
 use crate::providers::email::resend::Resend;
 use crate::providers::email::smtp::Smtp;
 use crate::providers::email::EmailProvider;
+use crate::signatures::standard_webhooks::Secret;
 use crate::state::AppState;
 use crate::store::{self, email_outbox::OutboxRow};
 use crate::tenancy::TenantCtx;
@@ -19,16 +21,34 @@ pub async fn for_tenant(state: &AppState, ctx: &TenantCtx) -> Result<Box<dyn Ema
     read.commit().await?;
     let config = &state.config;
     Ok(match (own, &config.resend_api_key, &config.smtp_url) {
-        (Some(own), _, _) => {
-            let base_url = own.base_url.as_deref().unwrap_or(&config.resend_base_url);
-            Box::new(Resend::new(state.http.clone(), base_url, own.api_key.into()))
-        }
+        (Some(own), _, _) => match own.base_url.as_deref() {
+            // A URL the tenant chose: checked again (the operator's networks may have changed)
+            // and called through the SSRF guard.
+            Some(url) => {
+                let url = base_url(state, url)?;
+                Box::new(Resend::new(state.tenant_http.clone(), &url, own.api_key.into()))
+            }
+            None => Box::new(Resend::new(
+                state.http.clone(),
+                &config.resend_base_url,
+                own.api_key.into(),
+            )),
+        },
         (None, Some(key), _) => Box::new(Resend::new(state.http.clone(), &config.resend_base_url, key.clone())),
         (None, None, Some(url)) => {
             Box::new(Smtp::from_url(url.expose_secret()).map_err(|e| DomainError::Io(std::io::Error::other(e)))?)
         }
         (None, None, None) => Box::new(Outbox::new(state.store.clone(), ctx.clone())),
     })
+}
+
+/// Checks a tenant's Resend base URL like a webhook endpoint's: `https` (unless the operator
+/// allows `http`), no credentials, no private address written as an IP.
+fn base_url(state: &AppState, raw: &str) -> Result<String> {
+    let policy = state.webhooks.egress.policy();
+    target::check(raw, state.config.webhooks_allow_http, policy)
+        .map(|u| u.as_str().trim_end_matches('/').to_owned())
+        .map_err(|e| DomainError::invalid("base_url", e.to_string()))
 }
 
 /// What the API shows of a tenant's provider: never the key itself.
@@ -40,6 +60,8 @@ pub struct ProviderSettings {
     pub base_url: Option<String>,
     /// The key's last four characters, to tell keys apart.
     pub api_key_hint: Option<String>,
+    /// Whether the tenant's account signs webhooks with a secret set here.
+    pub webhook_secret_set: bool,
 }
 
 pub async fn settings(state: &AppState, ctx: &TenantCtx) -> Result<ProviderSettings> {
@@ -52,6 +74,7 @@ pub async fn settings(state: &AppState, ctx: &TenantCtx) -> Result<ProviderSetti
             own_account: true,
             base_url: own.base_url,
             api_key_hint: Some(hint(&own.api_key)),
+            webhook_secret_set: own.webhook_secret.is_some(),
         },
         None => {
             let config = &state.config;
@@ -65,6 +88,7 @@ pub async fn settings(state: &AppState, ctx: &TenantCtx) -> Result<ProviderSetti
                 own_account: false,
                 base_url: None,
                 api_key_hint: None,
+                webhook_secret_set: state.config.resend_webhook_secret.is_some() && provider == "resend",
             }
         }
     })
@@ -82,21 +106,38 @@ fn hint(key: &str) -> String {
     format!("…{tail}")
 }
 
+/// A tenant's own Resend account as the client writes it.
+pub struct ResendAccount<'a> {
+    pub api_key: SecretString,
+    pub base_url: Option<&'a str>,
+    /// `whsec_…`: what the account signs its webhooks to `POST /v1/webhooks/resend/{tenant_id}`
+    /// with.
+    pub webhook_secret: Option<SecretString>,
+}
+
 /// Sets the tenant's own Resend account.
 #[tracing::instrument(skip_all, fields(tenant = %ctx.tenant_id))]
-pub async fn set_resend(
-    state: &AppState,
-    ctx: &TenantCtx,
-    api_key: SecretString,
-    base_url: Option<&str>,
-) -> Result<ProviderSettings> {
-    let key = api_key.expose_secret().trim();
+pub async fn set_resend(state: &AppState, ctx: &TenantCtx, account: ResendAccount<'_>) -> Result<ProviderSettings> {
+    let key = account.api_key.expose_secret().trim();
     if key.is_empty() || key.len() > 500 {
         return Err(DomainError::invalid("api_key", "must be 1 to 500 characters"));
     }
-    let base_url = base_url.map(|u| validate::http_url("base_url", u)).transpose()?;
+    let base_url = account.base_url.map(|u| base_url(state, u)).transpose()?;
+    let webhook_secret = account.webhook_secret.as_ref().map(|s| s.expose_secret().trim());
+    if webhook_secret.is_some_and(|s| Secret::parse(s).is_err()) {
+        return Err(DomainError::invalid(
+            "webhook_secret",
+            "must be a whsec_ secret as Resend shows it",
+        ));
+    }
     let mut tx = state.store.tenant_tx(ctx).await?;
-    store::email_settings::put(&mut tx, ctx, "resend", key, base_url.as_deref()).await?;
+    let row = store::email_settings::Account {
+        provider: "resend",
+        api_key: key,
+        base_url: base_url.as_deref(),
+        webhook_secret,
+    };
+    store::email_settings::put(&mut tx, ctx, &row).await?;
     audit::record(&mut tx, ctx, "email_provider.updated", "tenant", ctx.tenant_id.as_str()).await?;
     tx.commit().await?;
     settings(state, ctx).await
