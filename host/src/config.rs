@@ -108,6 +108,8 @@ pub struct Config {
     pub plugin_host_calls: u32,
     /// Bytes (keys and values) one installation may keep in its KV store.
     pub plugin_kv_quota_bytes: u64,
+    /// The `From` of emails plugins send (`send-message`): `Name <address>` or an address.
+    pub plugin_email_from: String,
 }
 
 impl Default for Config {
@@ -157,6 +159,7 @@ impl Default for Config {
             plugin_memory_bytes: 32 * 1024 * 1024,
             plugin_host_calls: 1_000,
             plugin_kv_quota_bytes: 1024 * 1024,
+            plugin_email_from: "Switchboard <noreply@localhost>".into(),
         }
     }
 }

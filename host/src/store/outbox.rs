@@ -2,6 +2,7 @@
 
 use sqlx::FromRow;
 
+use super::scoped::{self, Table};
 use super::sql::Sql;
 use super::{dialect, Backend, Conn, Result};
 use crate::ids::{DomainEventId, PrefixedId};
@@ -17,6 +18,11 @@ pub struct DomainEventRow {
     pub occurred_at: i64,
 }
 
+const TABLE: Table = Table {
+    name: "domain_events",
+    columns: "id, tenant_id, event_type, data, occurred_at",
+};
+
 pub async fn insert(tx: &mut Conn, ctx: &TenantCtx, event_type: &str, data: &str, occurred_at: i64) -> Result<String> {
     let id = DomainEventId::generate();
     sqlx::query("INSERT INTO domain_events (id, tenant_id, event_type, data, occurred_at) VALUES ($1, $2, $3, $4, $5)")
@@ -28,6 +34,11 @@ pub async fn insert(tx: &mut Conn, ctx: &TenantCtx, event_type: &str, data: &str
         .execute(&mut *tx)
         .await?;
     Ok(id.to_string())
+}
+
+/// One of the tenant's events.
+pub async fn get(tx: &mut Conn, ctx: &TenantCtx, id: &str) -> Result<DomainEventRow> {
+    scoped::get(tx, ctx, &TABLE, id).await
 }
 
 /// Oldest first after `after`, optionally of one type.

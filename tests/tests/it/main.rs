@@ -17,6 +17,7 @@ mod invitations;
 mod isolation;
 mod jobs;
 mod openapi;
+mod plugin_dispatch;
 mod plugins;
 mod role_matrix;
 mod roles;

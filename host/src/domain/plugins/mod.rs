@@ -3,6 +3,7 @@
 
 pub mod catalog;
 pub mod code;
+pub mod dispatch;
 pub mod hooks;
 pub mod host;
 pub mod installations;
