@@ -26,3 +26,4 @@ mod service;
 mod signup;
 mod webhook_receipts;
 mod webhooks;
+mod welcome_series;
