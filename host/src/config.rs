@@ -110,6 +110,8 @@ pub struct Config {
     pub plugin_kv_quota_bytes: u64,
     /// The `From` of emails plugins send (`send-message`): `Name <address>` or an address.
     pub plugin_email_from: String,
+    /// The shortest period of a manifest schedule: ticks asked for more often come this often.
+    pub plugin_tick_min_secs: u64,
 }
 
 impl Default for Config {
@@ -160,6 +162,7 @@ impl Default for Config {
             plugin_host_calls: 1_000,
             plugin_kv_quota_bytes: 1024 * 1024,
             plugin_email_from: "Switchboard <noreply@localhost>".into(),
+            plugin_tick_min_secs: 60,
         }
     }
 }

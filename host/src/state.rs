@@ -67,7 +67,8 @@ impl AppState {
             jobs: Queue::new(config.job_max_attempts)
                 .with(imports::JOB_KIND, imports::run_job)
                 .with(campaigns::send::JOB_KIND, campaigns::send::run_job)
-                .with(plugins::dispatch::JOB_KIND, plugins::dispatch::run_job),
+                .with(plugins::dispatch::JOB_KIND, plugins::dispatch::run_job)
+                .with(plugins::ticks::JOB_KIND, plugins::ticks::run_job),
             link_key: sha2::Sha256::new_with_prefix(b"switchboard email links\0")
                 .chain_update(&secret)
                 .finalize()

@@ -135,8 +135,8 @@ pub struct InvokeOut {
 #[derive(Object)]
 pub struct RunOut {
     pub id: String,
-    /// `invoke`, `webhook`, `event` (a domain event it subscribed to) or `schedule` (a
-    /// follow-up it scheduled).
+    /// `invoke`, `webhook`, `event` (a domain event it subscribed to), `schedule` (a
+    /// follow-up it scheduled) or `tick` (one of its manifest's schedules).
     pub trigger: String,
     pub outcome: String,
     pub error: Option<String>,

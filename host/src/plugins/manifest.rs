@@ -8,7 +8,7 @@
 //! events = ["customer.created"]         # domain events delivered to on_event (`customer.*`, `*`)
 //! webhooks = ["shopify"]                # routes: POST /v1/hooks/{tenant}/{installation}/{route}
 //! capabilities = ["kv", "customers:write", "http:api.example.com"]
-//! [[schedules]]                         # tick(name) every `every_secs`
+//! [[schedules]]                         # tick(name) every `every_secs` (the host's floor: 60)
 //! name = "hourly"
 //! every_secs = 3600
 //! [config_schema]                       # JSON Schema of the installation's config;
@@ -156,8 +156,9 @@ impl Manifest {
                     "must be 1 to 64 of a-z, 0-9, '-' and '_'",
                 ));
             }
-            if s.every_secs < 60 {
-                return Err(bad(format!("schedules[{i}].every_secs"), "must be at least 60"));
+            // The host also keeps its own floor (`plugin_tick_min_secs`).
+            if s.every_secs == 0 {
+                return Err(bad(format!("schedules[{i}].every_secs"), "must be at least 1"));
             }
         }
         if self.config_schema.get("type").and_then(Value::as_str) != Some("object") {
@@ -242,6 +243,9 @@ properties.tag = { type = "string" }
             let text = GOOD.replace("\"customer.created\"", &format!("{wrong:?}"));
             assert_eq!(field(text), "events[0]", "{wrong}");
         }
+        let every = |secs: u64| format!("{GOOD}\n[[schedules]]\nname = \"often\"\nevery_secs = {secs}\n");
+        assert_eq!(field(every(0)), "schedules[0].every_secs");
+        assert!(Manifest::parse(&every(1)).is_ok());
         for fine in ["customer.*", "*"] {
             assert!(Manifest::parse(&GOOD.replace("\"customer.created\"", &format!("{fine:?}"))).is_ok());
         }

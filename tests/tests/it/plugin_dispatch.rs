@@ -212,3 +212,55 @@ async fn an_installation_upgrades_and_rolls_back_by_version() {
     assert_eq!(missing.error_fields(), ["version"]);
     assert_eq!(owner.get(&path).await.body["version"], "0.1.0");
 }
+
+/// The installation's runs of `trigger`.
+async fn runs_of(owner: &Session, ins: &str, trigger: &str) -> Vec<Value> {
+    runs(owner, ins)
+        .await
+        .into_iter()
+        .filter(|r| r["trigger"] == trigger)
+        .collect()
+}
+
+/// The tenant's queued jobs of `kind` (a running tick has queued its successor already, so a
+/// chain is always one queued job).
+async fn pending(owner: &Session, kind: &str) -> usize {
+    let jobs = owner.get("/v1/jobs?status=queued&limit=500").await;
+    jobs.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|j| j["kind"] == kind)
+        .count()
+}
+
+#[tokio::test]
+async fn manifest_schedules_tick_until_the_installation_goes() {
+    let server = TestServer::start_with(|c| c.plugin_tick_min_secs = 1).await;
+    let owner = server.signup("Ticks").await;
+    let ins = installed(&owner, &ALL_CAPS).await;
+    // One chain per schedule: changing the installation does not start a second one.
+    let patched = owner
+        .patch(
+            &format!("/v1/installations/{ins}"),
+            json!({"config": {"greeting": "tick"}}),
+        )
+        .await;
+    assert_eq!(patched.status, 200, "{}", patched.body);
+    assert_eq!(pending(&owner, "plugin.tick").await, 1);
+
+    let ticks = server
+        .until_jobs(|| async {
+            let ticks = runs_of(&owner, &ins, "tick").await;
+            (ticks.len() >= 2).then_some(ticks)
+        })
+        .await;
+    assert!(ticks.iter().all(|t| t["outcome"] == "ok"), "{ticks:?}");
+    assert_eq!(pending(&owner, "plugin.tick").await, 1, "the chain goes on, once");
+
+    // Deleted, its chain ends at the next tick.
+    assert_eq!(owner.delete(&format!("/v1/installations/{ins}")).await.status, 204);
+    server
+        .until_jobs(|| async { (pending(&owner, "plugin.tick").await == 0).then_some(()) })
+        .await;
+}

@@ -14,13 +14,16 @@ use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
 use serde::{Deserialize, Serialize};
 
-use super::installations;
+use super::installations::{self, Loaded};
 use super::invoke::{self, Trigger};
 use crate::domain::relay;
 use crate::domain::webhooks::filter;
 use crate::domain::{DomainError, Result};
 use crate::ids::{InstallationId, PrefixedId, TenantId};
 use crate::jobs::{HandlerResult, Job, NewJob};
+
+/// What a job handler fails with.
+pub(super) type JobError = Box<dyn std::error::Error + Send + Sync>;
 use crate::plugins::bindings::Event;
 use crate::plugins::manifest::Manifest;
 use crate::plugins::{Input, Outcome};
@@ -148,16 +151,29 @@ pub fn run_job(state: Arc<AppState>, job: Job) -> BoxFuture<'static, HandlerResu
     async move { deliver(&state, &job).await }.boxed()
 }
 
-async fn deliver(state: &Arc<AppState>, job: &Job) -> HandlerResult {
-    let tenant = job.tenant_id.clone().ok_or("a plugin event job without a tenant")?;
+/// The tenant of a plugin job and the installation it names, loaded; `None` when the
+/// installation was deleted since the job was queued.
+pub(super) async fn installation_of(
+    state: &AppState,
+    job: &Job,
+    installation: &str,
+) -> std::result::Result<Option<(TenantCtx, Loaded)>, JobError> {
+    let tenant = job.tenant_id.clone().ok_or("a plugin job without a tenant")?;
     let ctx = TenantCtx::new(TenantId::from_raw(tenant), Actor::System, None);
+    let id = InstallationId::parse(installation).ok_or("a plugin job without an installation")?;
+    match installations::load(state, &ctx, &id).await {
+        Ok(loaded) => Ok(Some((ctx, loaded))),
+        Err(DomainError::NotFound) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn deliver(state: &Arc<AppState>, job: &Job) -> HandlerResult {
     let delivery: Delivery = serde_json::from_value(job.payload.clone())?;
-    let id = InstallationId::parse(&delivery.installation).ok_or("a plugin event job without an installation")?;
-    let loaded = match installations::load(state, &ctx, &id).await {
-        Ok(loaded) if loaded.enabled => loaded,
+    let (ctx, loaded) = match installation_of(state, job, &delivery.installation).await? {
+        Some((ctx, loaded)) if loaded.enabled => (ctx, loaded),
         // Uninstalled or disabled since: the event is not for it any more.
-        Ok(_) | Err(DomainError::NotFound) => return Ok(()),
-        Err(e) => return Err(e.into()),
+        _ => return Ok(()),
     };
     let (event, trigger) = match delivery.what {
         What::Domain { event_id } => {

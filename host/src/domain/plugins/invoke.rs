@@ -23,6 +23,8 @@ pub enum Trigger {
     Event,
     /// A follow-up the installation scheduled.
     Schedule,
+    /// One of the manifest's schedules.
+    Tick,
 }
 
 impl Trigger {
@@ -32,6 +34,7 @@ impl Trigger {
             Trigger::Webhook => "webhook",
             Trigger::Event => "event",
             Trigger::Schedule => "schedule",
+            Trigger::Tick => "tick",
         }
     }
 }

@@ -8,6 +8,7 @@ pub mod hooks;
 pub mod host;
 pub mod installations;
 pub mod invoke;
+pub mod ticks;
 pub mod uploads;
 
 use std::sync::Arc;
