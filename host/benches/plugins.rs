@@ -165,12 +165,13 @@ fn main() {
     let installation = InstallationId::generate().to_string();
     let handle = tokio.handle().clone();
     measure("10 KV gets, SQLite store", &runtime, &prepared, n / 20, || {
-        Box::new(TenantHost {
-            state: state.clone(),
-            ctx: ctx.clone(),
-            installation: installation.clone(),
-            runtime: handle.clone(),
-        })
+        Box::new(TenantHost::new(
+            state.clone(),
+            ctx.clone(),
+            installation.clone(),
+            "dev_bench".into(),
+            handle.clone(),
+        ))
     });
     let _ = std::fs::remove_dir_all(disk);
 }

@@ -116,6 +116,10 @@ pub struct Config {
     pub plugin_host_calls: u32,
     /// Bytes (keys and values) one installation may keep in its KV store.
     pub plugin_kv_quota_bytes: u64,
+    /// The `From` of emails plugins send (`send-message`): `Name <address>` or an address.
+    pub plugin_email_from: String,
+    /// The shortest period of a manifest schedule: ticks asked for more often come this often.
+    pub plugin_tick_min_secs: u64,
 }
 
 impl Default for Config {
@@ -168,6 +172,8 @@ impl Default for Config {
             plugin_memory_bytes: 32 * 1024 * 1024,
             plugin_host_calls: 1_000,
             plugin_kv_quota_bytes: 1024 * 1024,
+            plugin_email_from: "Switchboard <noreply@localhost>".into(),
+            plugin_tick_min_secs: 60,
         }
     }
 }

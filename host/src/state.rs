@@ -16,7 +16,7 @@ use crate::domain::email::tracking_domain::TrackingHosts;
 use crate::domain::plugins::Plugins;
 use crate::domain::profiles::Profiles;
 use crate::domain::webhooks::Webhooks;
-use crate::domain::{campaigns, imports};
+use crate::domain::{campaigns, imports, plugins};
 use crate::egress;
 use crate::jobs::Queue;
 use crate::store::{Store, StoreError};
@@ -83,7 +83,9 @@ impl AppState {
             webhooks,
             jobs: Queue::new(config.job_max_attempts)
                 .with(imports::JOB_KIND, imports::run_job)
-                .with(campaigns::send::JOB_KIND, campaigns::send::run_job),
+                .with(campaigns::send::JOB_KIND, campaigns::send::run_job)
+                .with(plugins::dispatch::JOB_KIND, plugins::dispatch::run_job)
+                .with(plugins::ticks::JOB_KIND, plugins::ticks::run_job),
             link_key: sha2::Sha256::new_with_prefix(b"switchboard email links\0")
                 .chain_update(&secret)
                 .finalize()

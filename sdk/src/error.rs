@@ -18,6 +18,16 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
+impl Error {
+    /// Whether a host call was refused for good, so retrying the handler cannot change it:
+    /// `denied` (a capability not granted; for `send_message`, a recipient who unsubscribed
+    /// from the channel or whose address is suppressed) or `invalid` (such as a customer with
+    /// no address on the channel).
+    pub fn is_refusal(&self) -> bool {
+        self.0.starts_with("denied: ") || self.0.starts_with("invalid: ")
+    }
+}
+
 impl From<HostError> for Error {
     fn from(e: HostError) -> Self {
         Error(match e {

@@ -21,7 +21,9 @@ pub fn config<T: DeserializeOwned>() -> Result<T> {
 }
 
 /// Delivers an event of `event_type` with `data` to this installation's `on_event` after
-/// `delay_ms`, through the durable job queue.
+/// `delay_ms`, through the durable job queue (retried like any event). It is queued when the
+/// handler returns successfully, and dropped when the handler fails. The follow-up's
+/// [`Event::id`](crate::Event::id) is the same on every attempt.
 pub fn schedule(delay_ms: u64, event_type: &str, data: &Value) -> Result<()> {
     Ok(raw::schedule(delay_ms, event_type, &data.to_string())?)
 }
@@ -94,7 +96,12 @@ pub mod customers {
     }
 }
 
-/// Capability `messages:send`: through consent and billing like any send. Returns the message id.
+/// Capability `messages:send`: an email (subject required) or SMS to a customer, through the
+/// tenant's email provider (SMS: the dev outbox, until an SMS provider exists). Consent is
+/// checked first: a customer who unsubscribed from the channel, or whose address is suppressed,
+/// is refused with a `denied` error ([`Error::is_refusal`](crate::Error::is_refusal)). Sends
+/// are keyed by the event being handled, so a retried event does not send twice. Returns the
+/// message id.
 pub fn send_message(message: &Message) -> Result<String> {
     Ok(raw::send_message(message)?)
 }

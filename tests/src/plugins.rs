@@ -1,5 +1,8 @@
-//! Plugin components for tests: the hostile test plugin (built from `tests/plugins/hostile`,
-//! committed under `tests/plugins/dist/`) and uploading with multipart.
+//! Plugin components for tests: the hostile test plugin (built from `tests/plugins/hostile`, and
+//! as another version from `tests/plugins/hostile-next`, committed under `tests/plugins/dist/`)
+//! and uploading with multipart.
+
+use serde_json::{json, Value};
 
 use crate::{Reply, Session};
 
@@ -9,10 +12,20 @@ pub const DIST: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/plugins/dist");
 /// The first-party catalog of the repository.
 pub const CATALOG: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../plugins/dist");
 
-/// The hostile plugin's component and manifest.
+/// The hostile plugin's component and manifest (version 0.1.0).
 pub fn hostile() -> (Vec<u8>, String) {
-    let wasm = std::fs::read(format!("{DIST}/hostile.wasm")).expect("tests/plugins/dist/hostile.wasm");
-    let manifest = std::fs::read_to_string(format!("{DIST}/hostile.toml")).expect("tests/plugins/dist/hostile.toml");
+    built("hostile")
+}
+
+/// The same sources built as version 0.2.0 of the hostile plugin.
+pub fn hostile_next() -> (Vec<u8>, String) {
+    built("hostile-next")
+}
+
+/// A test plugin's component and manifest, by its folder under `tests/plugins/`.
+fn built(folder: &str) -> (Vec<u8>, String) {
+    let wasm = std::fs::read(format!("{DIST}/{folder}.wasm")).expect("tests/plugins/dist/<folder>.wasm");
+    let manifest = std::fs::read_to_string(format!("{DIST}/{folder}.toml")).expect("tests/plugins/dist/<folder>.toml");
     (wasm, manifest)
 }
 
@@ -27,4 +40,37 @@ pub async fn upload(session: &Session, wasm: Vec<u8>, manifest: &str) -> Reply {
     session
         .send(session.request(reqwest::Method::POST, "/v1/plugins").multipart(form))
         .await
+}
+
+/// Installs `plugin` (a catalog name or `plg_` id) with `caps` and the hostile plugin's config,
+/// with a secret; answers the installation id.
+pub async fn install(owner: &Session, plugin: &str, caps: &[&str]) -> String {
+    let ins = owner
+        .post(
+            "/v1/installations",
+            json!({"plugin": plugin, "config": {"greeting": "hi", "token": "s3cret"}, "capabilities": caps}),
+        )
+        .await;
+    assert_eq!(ins.status, 201, "{}", ins.body);
+    ins.body["id"].as_str().unwrap().to_owned()
+}
+
+/// Uploads the hostile plugin (0.1.0) and installs it with `caps`.
+pub async fn installed(owner: &Session, caps: &[&str]) -> String {
+    let (wasm, manifest) = hostile();
+    let up = upload(owner, wasm, &manifest).await;
+    assert_eq!(up.status, 201, "{}", up.body);
+    install(owner, up.body["id"].as_str().unwrap(), caps).await
+}
+
+/// `POST /v1/installations/{ins}/invoke` with an event; answers the 200 body.
+pub async fn invoke(session: &Session, ins: &str, event_type: &str, data: Value) -> Value {
+    let reply = session
+        .post(
+            &format!("/v1/installations/{ins}/invoke"),
+            json!({"event": {"type": event_type, "data": data}}),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    reply.body
 }

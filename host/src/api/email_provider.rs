@@ -60,11 +60,14 @@ pub struct EmailProviderIn {
     pub webhook_secret: Option<Text>,
 }
 
-/// An email recorded by the dev outbox instead of being sent.
+/// A message recorded by the dev outbox instead of being sent: an email, or an SMS (no SMS
+/// provider exists yet; `to` is the phone number, `text` the message, the rest empty).
 #[derive(Object)]
 pub struct OutboxEmailOut {
     /// `obx_…`
     pub id: String,
+    /// `email` or `sms`.
+    pub channel: String,
     /// The message's idempotency key.
     pub key: String,
     pub from: String,
@@ -81,6 +84,7 @@ impl From<OutboxEmail> for OutboxEmailOut {
     fn from(r: OutboxEmail) -> Self {
         Self {
             id: r.id,
+            channel: r.channel,
             key: r.message_key,
             from: r.from_addr,
             to: r.to_addr,

@@ -41,7 +41,7 @@ pub struct InstallationOut {
     pub secrets_set: Vec<String>,
     /// The capabilities granted.
     pub capabilities: Vec<String>,
-    /// Domain events delivered to it.
+    /// Domain events delivered to it (exact types, `prefix.*` or `*`).
     pub events: Vec<String>,
     /// One absolute URL per webhook route of the plugin.
     pub webhook_urls: Vec<String>,
@@ -135,7 +135,8 @@ pub struct InvokeOut {
 #[derive(Object)]
 pub struct RunOut {
     pub id: String,
-    /// `invoke`, `webhook` or `event`.
+    /// `invoke`, `webhook`, `event` (a domain event it subscribed to), `schedule` (a
+    /// follow-up it scheduled) or `tick` (one of its manifest's schedules).
     pub trigger: String,
     pub outcome: String,
     pub error: Option<String>,

@@ -7,6 +7,7 @@ pub mod crm;
 pub mod email;
 pub mod imports;
 pub mod invitations;
+pub mod messages;
 pub mod outbox;
 pub mod plugins;
 pub mod principal;

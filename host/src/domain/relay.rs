@@ -1,4 +1,4 @@
-//! The outbox relay: hands every domain event, once, to each consumer (webhooks; plugins next).
+//! The outbox relay: hands every domain event, once, to each consumer (webhooks, plugins).
 //!
 //! Rows are found by a "not yet relayed" mark rather than a cursor: transactions commit out of
 //! id and time order, so a cursor can pass a row that commits later; a mark cannot miss it. A
@@ -6,6 +6,7 @@
 //! sink and marked in one transaction: a crash before the commit relays it again, never loses
 //! it, and a sink never sees half a batch.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,15 +14,36 @@ use futures_util::future::BoxFuture;
 use tokio::sync::watch;
 
 use super::Result;
+use crate::ids::{PrefixedId, TenantId};
 use crate::state::AppState;
 use crate::store::outbox::{self, DomainEventRow};
 use crate::store::{now_ms, Conn};
+use crate::tenancy::{Actor, TenantCtx};
 
 /// A consumer of relayed events: writes what it needs in the relay's transaction.
 pub type Sink = for<'a> fn(&'a AppState, &'a mut Conn, &'a [DomainEventRow]) -> BoxFuture<'a, Result<()>>;
 
 /// Every consumer, by name.
-pub const SINKS: &[(&str, Sink)] = &[("webhooks", super::webhooks::fanout::sink)];
+pub const SINKS: &[(&str, Sink)] = &[
+    ("webhooks", super::webhooks::fanout::sink),
+    ("plugins", super::plugins::dispatch::sink),
+];
+
+/// A batch's events by tenant, each with a system context of that tenant: what a sink scopes
+/// its lookups with.
+pub fn by_tenant(events: &[DomainEventRow]) -> Vec<(TenantCtx, Vec<&DomainEventRow>)> {
+    let mut groups: BTreeMap<&str, Vec<&DomainEventRow>> = BTreeMap::new();
+    for e in events {
+        groups.entry(e.tenant_id.as_str()).or_default().push(e);
+    }
+    groups
+        .into_iter()
+        .map(|(tenant, events)| {
+            let ctx = TenantCtx::new(TenantId::from_raw(tenant.to_owned()), Actor::System, None);
+            (ctx, events)
+        })
+        .collect()
+}
 
 /// Events relayed per transaction.
 const BATCH: i64 = 500;
@@ -64,5 +86,6 @@ pub async fn relay_batch(state: &AppState) -> Result<usize> {
     outbox::mark_relayed(&mut tx, &ids, now_ms()).await?;
     tx.commit().await?;
     state.webhooks.wake();
+    state.jobs.wake();
     Ok(events.len())
 }

@@ -102,16 +102,26 @@ impl Queue {
     pub async fn enqueue_at(&self, tx: &mut Conn, job: &NewJob, run_at: i64) -> Result<JobId, StoreError> {
         let id = JobId::generate();
         let payload = job.payload.to_string();
-        let row = store::jobs::NewJob {
+        store::jobs::insert(tx, &id, &self.row(job, &payload, run_at)).await?;
+        Ok(id)
+    }
+
+    /// Like [`Queue::enqueue_at`] for a job with an idempotency key, when a job with that key
+    /// existing already is fine: answers whether this one was queued.
+    pub async fn enqueue_once_at(&self, tx: &mut Conn, job: &NewJob, run_at: i64) -> Result<bool, StoreError> {
+        let payload = job.payload.to_string();
+        store::jobs::insert_once(tx, &JobId::generate(), &self.row(job, &payload, run_at)).await
+    }
+
+    fn row<'a>(&self, job: &'a NewJob, payload: &'a str, run_at: i64) -> store::jobs::NewJob<'a> {
+        store::jobs::NewJob {
             tenant_id: job.tenant_id.as_deref(),
             kind: job.kind,
-            payload: &payload,
+            payload,
             max_attempts: self.max_attempts as i32,
             idempotency_key: job.idempotency_key.as_deref(),
             run_at,
-        };
-        store::jobs::insert(tx, &id, &row).await?;
-        Ok(id)
+        }
     }
 
     /// Enqueues a job that goes with no other change, and wakes a worker.

@@ -5,10 +5,10 @@
 //! version = "0.1.0"                     # the plugin's own version (semver)
 //! interface = "0.1.0"                   # the WIT interface version it was built for
 //! description = "Shopify orders and customers into the CRM."
-//! events = ["customer.created"]         # domain events delivered to on_event
+//! events = ["customer.created"]         # domain events delivered to on_event (`customer.*`, `*`)
 //! webhooks = ["shopify"]                # routes: POST /v1/hooks/{tenant}/{installation}/{route}
 //! capabilities = ["kv", "customers:write", "http:api.example.com"]
-//! [[schedules]]                         # tick(name) every `every_secs`
+//! [[schedules]]                         # tick(name) every `every_secs` (the host's floor: 60)
 //! name = "hourly"
 //! every_secs = 3600
 //! [config_schema]                       # JSON Schema of the installation's config;
@@ -74,6 +74,11 @@ fn slug(s: &str, max: usize) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
 }
 
+/// Whether `s` can be an event type: 1 to 100 of ASCII letters, digits, '.', '_', '-', ':'.
+pub fn is_event_type(s: &str) -> bool {
+    (1..=100).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-:".contains(&b))
+}
+
 pub fn is_semver(v: &str) -> bool {
     let parts: Vec<&str> = v.split('.').collect();
     parts.len() == 3
@@ -114,12 +119,17 @@ impl Manifest {
             return Err(bad("description", "must be at most 1000 characters"));
         }
         for (i, e) in self.events.iter().enumerate() {
-            let ok =
-                (1..=100).contains(&e.len()) && e.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-:".contains(&b));
+            // An exact type, or a wildcard over a prefix ending at a dot (`customer.*`), or `*`.
+            let stem = match e.strip_suffix('*') {
+                Some("") => "*",
+                Some(prefix) => prefix.strip_suffix('.').unwrap_or(""),
+                None => e,
+            };
+            let ok = stem == "*" || is_event_type(stem);
             if !ok {
                 return Err(bad(
                     format!("events[{i}]"),
-                    "must be an event type like customer.created",
+                    "must be an event type like customer.created, a wildcard like customer.* or *",
                 ));
             }
         }
@@ -146,8 +156,9 @@ impl Manifest {
                     "must be 1 to 64 of a-z, 0-9, '-' and '_'",
                 ));
             }
-            if s.every_secs < 60 {
-                return Err(bad(format!("schedules[{i}].every_secs"), "must be at least 60"));
+            // The host also keeps its own floor (`plugin_tick_min_secs`).
+            if s.every_secs == 0 {
+                return Err(bad(format!("schedules[{i}].every_secs"), "must be at least 1"));
             }
         }
         if self.config_schema.get("type").and_then(Value::as_str) != Some("object") {
@@ -228,5 +239,15 @@ properties.tag = { type = "string" }
         );
         assert_eq!(field(format!("extra = 1\n{GOOD}")), "manifest");
         assert_eq!(field("not toml at all".into()), "manifest");
+        for wrong in ["customer*", "customer.**", ".*", "a b"] {
+            let text = GOOD.replace("\"customer.created\"", &format!("{wrong:?}"));
+            assert_eq!(field(text), "events[0]", "{wrong}");
+        }
+        let every = |secs: u64| format!("{GOOD}\n[[schedules]]\nname = \"often\"\nevery_secs = {secs}\n");
+        assert_eq!(field(every(0)), "schedules[0].every_secs");
+        assert!(Manifest::parse(&every(1)).is_ok());
+        for fine in ["customer.*", "*"] {
+            assert!(Manifest::parse(&GOOD.replace("\"customer.created\"", &format!("{fine:?}"))).is_ok());
+        }
     }
 }

@@ -1,4 +1,5 @@
-//! The dev outbox: emails recorded instead of sent, once per message key.
+//! The dev outbox: emails (and SMS, which has no provider yet) recorded instead of sent, once
+//! per message key.
 
 use sqlx::FromRow;
 
@@ -11,6 +12,8 @@ use crate::tenancy::TenantCtx;
 #[derive(Debug, Clone, FromRow)]
 pub struct OutboxRow {
     pub id: String,
+    /// `email` or `sms`.
+    pub channel: String,
     pub message_key: String,
     pub from_addr: String,
     pub to_addr: String,
@@ -25,11 +28,30 @@ pub struct OutboxRow {
 
 const TABLE: Table = Table {
     name: "email_outbox",
-    columns: "id, message_key, from_addr, to_addr, reply_to, subject, html, text_body, headers, created_at",
+    columns: "id, channel, message_key, from_addr, to_addr, reply_to, subject, html, text_body, headers, created_at",
 };
 
 /// Records `email` unless its key was recorded before; answers the recorded id either way.
 pub async fn record(tx: &mut Conn, ctx: &TenantCtx, email: &Email) -> Result<String> {
+    insert(tx, ctx, "email", email).await
+}
+
+/// Records an SMS of `text` to `phone` unless `key` was recorded before; answers its id.
+pub async fn record_sms(tx: &mut Conn, ctx: &TenantCtx, phone: &str, text: &str, key: &str) -> Result<String> {
+    let sms = Email {
+        from: String::new(),
+        to: phone.to_owned(),
+        reply_to: None,
+        subject: String::new(),
+        html: String::new(),
+        text: text.to_owned(),
+        headers: Vec::new(),
+        key: key.to_owned(),
+    };
+    insert(tx, ctx, "sms", &sms).await
+}
+
+async fn insert(tx: &mut Conn, ctx: &TenantCtx, channel: &str, email: &Email) -> Result<String> {
     let headers: serde_json::Map<String, serde_json::Value> = email
         .headers
         .iter()
@@ -37,7 +59,7 @@ pub async fn record(tx: &mut Conn, ctx: &TenantCtx, email: &Email) -> Result<Str
         .collect();
     sqlx::query(
         "INSERT INTO email_outbox (id, tenant_id, message_key, from_addr, to_addr, reply_to, subject, html, \
-         text_body, headers, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+         text_body, headers, created_at, channel) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
          ON CONFLICT (tenant_id, message_key) DO NOTHING",
     )
     .bind(OutboxEmailId::generate().as_str())
@@ -51,6 +73,7 @@ pub async fn record(tx: &mut Conn, ctx: &TenantCtx, email: &Email) -> Result<Str
     .bind(&email.text)
     .bind(serde_json::Value::Object(headers).to_string())
     .bind(now_ms())
+    .bind(channel)
     .execute(&mut *tx)
     .await?;
     Ok(

@@ -40,6 +40,31 @@ pub struct NewJob<'a> {
 /// Queues a job in the caller's transaction; a second job with the same idempotency key is a
 /// conflict.
 pub async fn insert(tx: &mut Conn, id: &JobId, job: &NewJob<'_>) -> Result<()> {
+    write(tx, id, job, "").await.map_err(conflict_on("idempotency_key"))?;
+    Ok(())
+}
+
+/// Queues a job unless one with its idempotency key exists; answers whether it was queued.
+/// Unlike a conflict, an existing key leaves the caller's transaction usable.
+pub async fn insert_once(tx: &mut Conn, id: &JobId, job: &NewJob<'_>) -> Result<bool> {
+    Ok(write(tx, id, job, " ON CONFLICT (idempotency_key) DO NOTHING").await? == 1)
+}
+
+/// Whether a job whose idempotency key starts with `prefix` is queued or running (found
+/// through the status index: unfinished jobs are few next to finished ones).
+pub async fn pending_with_key(conn: &mut Conn, prefix: &str) -> Result<bool> {
+    let escaped = prefix.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    let found: Option<String> = sqlx::query_scalar(
+        "SELECT id FROM jobs WHERE status IN ('queued', 'running') AND idempotency_key LIKE $1 ESCAPE '\\' LIMIT 1",
+    )
+    .bind(format!("{escaped}%"))
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(found.is_some())
+}
+
+/// Inserts the job's row (and its lane's), with `on_conflict` appended; answers rows inserted.
+async fn write(tx: &mut Conn, id: &JobId, job: &NewJob<'_>, on_conflict: &str) -> sqlx::Result<u64> {
     let lane = job.tenant_id.unwrap_or("");
     // The lane's row exists before its first job can be claimed; an existing one is left alone
     // (no lock taken), so concurrent enqueues of one tenant do not queue up behind each other.
@@ -47,10 +72,10 @@ pub async fn insert(tx: &mut Conn, id: &JobId, job: &NewJob<'_>) -> Result<()> {
         .bind(lane)
         .execute(&mut *tx)
         .await?;
-    sqlx::query(
+    let done = sqlx::query(&format!(
         "INSERT INTO jobs (id, tenant_id, lane, kind, payload, status, attempts, max_attempts, run_at, \
-         idempotency_key, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 'queued', 0, $6, $7, $8, $9, $9)",
-    )
+         idempotency_key, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 'queued', 0, $6, $7, $8, $9, $9){on_conflict}"
+    ))
     .bind(id.as_str())
     .bind(job.tenant_id)
     .bind(lane)
@@ -61,9 +86,8 @@ pub async fn insert(tx: &mut Conn, id: &JobId, job: &NewJob<'_>) -> Result<()> {
     .bind(job.idempotency_key)
     .bind(now_ms())
     .execute(&mut *tx)
-    .await
-    .map_err(conflict_on("idempotency_key"))?;
-    Ok(())
+    .await?;
+    Ok(done.rows_affected())
 }
 
 /// Locks up to `limit` due jobs to `worker` until `now + lease_ms`, counting the attempt.

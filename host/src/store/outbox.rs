@@ -2,6 +2,7 @@
 
 use sqlx::FromRow;
 
+use super::scoped::{self, Table};
 use super::sql::Sql;
 use super::{dialect, Backend, Conn, Result};
 use crate::ids::{DomainEventId, PrefixedId};
@@ -16,6 +17,11 @@ pub struct DomainEventRow {
     pub data: String,
     pub occurred_at: i64,
 }
+
+const TABLE: Table = Table {
+    name: "domain_events",
+    columns: "id, tenant_id, event_type, data, occurred_at",
+};
 
 pub async fn insert(tx: &mut Conn, ctx: &TenantCtx, event_type: &str, data: &str, occurred_at: i64) -> Result<String> {
     let id = DomainEventId::generate();
@@ -57,6 +63,11 @@ pub async fn insert_many(
     }
     sql.execute(tx).await?;
     Ok(())
+}
+
+/// One of the tenant's events.
+pub async fn get(tx: &mut Conn, ctx: &TenantCtx, id: &str) -> Result<DomainEventRow> {
+    scoped::get(tx, ctx, &TABLE, id).await
 }
 
 /// Oldest first after `after`, optionally of one type.

@@ -83,6 +83,17 @@ pub async fn get(tx: &mut Conn, ctx: &TenantCtx, id: &InstallationId) -> Result<
     scoped::get(tx, ctx, &TABLE, id.as_str()).await
 }
 
+/// The tenant's enabled installations: the candidates for its domain events.
+pub async fn enabled(tx: &mut Conn, ctx: &TenantCtx) -> Result<Vec<InstallationRow>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {} FROM {} WHERE tenant_id = $1 AND enabled = 1 ORDER BY id",
+        TABLE.columns, TABLE.name
+    ))
+    .bind(ctx.tenant_id.as_str())
+    .fetch_all(&mut *tx)
+    .await?)
+}
+
 pub async fn page(tx: &mut Conn, ctx: &TenantCtx, after: Option<&str>, limit: i64) -> Result<Vec<InstallationRow>> {
     scoped::page(tx, ctx, &TABLE, after, limit).await
 }

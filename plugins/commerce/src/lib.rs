@@ -6,6 +6,8 @@
 //! by a host function: the secret is the installation's own config, the check is a few
 //! microseconds of fuel, and the host interface stays free of shop-specific calls.
 
+pub mod abandoned;
+
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use hmac::{Hmac, Mac};
@@ -54,6 +56,9 @@ pub enum Action {
     /// Records `event` (`order.created`, `order.paid`, `checkout.created`) on the buyer;
     /// `buyer` also tags them `buyer`.
     Order { event: &'static str, order: ShopOrder, buyer: bool },
+    /// Records `checkout.created` on the buyer and schedules the abandoned-cart check
+    /// ([`abandoned`]) `check_after_ms` later.
+    Checkout { checkout: ShopOrder, check_after_ms: u64 },
     /// A topic the plugin does not handle: acknowledged, nothing written.
     Ignore,
 }
@@ -95,17 +100,32 @@ fn upsert(c: &ShopCustomer) -> Result<String> {
     }
 }
 
+/// An order's or checkout's properties on the customer's events.
+fn props(order: &ShopOrder) -> Value {
+    json!({"order_id": order.id, "total_minor": order.total_minor, "currency": order.currency})
+}
+
 fn apply(action: &Action) -> Result<Value> {
     match action {
         Action::Customer(c) => Ok(json!({"customer": upsert(c)?})),
         Action::Order { event, order, buyer } => {
             let id = upsert(&order.customer)?;
-            let props = json!({"order_id": order.id, "total_minor": order.total_minor, "currency": order.currency});
+            let props = props(order);
             host::customers::track(&id, event, &props)?;
             if *buyer {
                 host::customers::tag(&id, &["buyer"], &[])?;
+                abandoned::ordered(&id)?;
             }
             Ok(json!({"customer": id, "event": event}))
+        }
+        Action::Checkout {
+            checkout,
+            check_after_ms,
+        } => {
+            let id = upsert(&checkout.customer)?;
+            host::customers::track(&id, "checkout.created", &props(checkout))?;
+            abandoned::schedule_check(&id, checkout, *check_after_ms)?;
+            Ok(json!({"customer": id, "event": "checkout.created"}))
         }
         Action::Ignore => Ok(json!({"ignored": true})),
     }

@@ -1,6 +1,7 @@
 //! The first-party plugins, from the catalog, inside the real host. Shopify and WooCommerce:
 //! signed webhooks become customers, order events and tags; bad signatures write nothing;
-//! replayed deliveries are acknowledged once. webhook-transform: any JSON by a mapping.
+//! replayed deliveries are acknowledged once; checkouts without an order are followed up as
+//! abandoned carts. webhook-transform: any JSON by a mapping.
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -17,12 +18,19 @@ fn sign(secret: &str, body: &[u8]) -> String {
     STANDARD.encode(mac.finalize().into_bytes())
 }
 
-/// Installs catalog plugin `name` and returns its webhook URL.
+/// Installs catalog plugin `name` with the shop secret and returns its webhook URL.
 async fn hook_url(owner: &Session, name: &str) -> String {
+    install_shop(owner, name, json!({}), &["kv", "customers:write"]).await
+}
+
+/// Installs catalog plugin `name` with the shop secret, `config` besides, and `caps`; returns
+/// its webhook URL.
+async fn install_shop(owner: &Session, name: &str, mut config: Value, caps: &[&str]) -> String {
+    config["webhook_secret"] = json!(SECRET);
     let ins = owner
         .post(
             "/v1/installations",
-            json!({"plugin": name, "config": {"webhook_secret": SECRET}, "capabilities": ["kv", "customers:write"]}),
+            json!({"plugin": name, "config": config, "capabilities": caps}),
         )
         .await;
     assert_eq!(ins.status, 201, "{}", ins.body);
@@ -41,7 +49,7 @@ async fn deliver(server: &TestServer, url: &str, headers: &[(&str, &str)], body:
 
 /// The newest line of the installation behind a hook URL's log, for failure messages.
 async fn last_log(owner: &Session, url: &str) -> Value {
-    let ins = url.split('/').rev().nth(1).unwrap();
+    let ins = installation_of(url);
     owner.get(&format!("/v1/installations/{ins}/logs?limit=1")).await.body["data"][0].clone()
 }
 
@@ -217,4 +225,113 @@ async fn webhook_transform_maps_any_json_by_its_config() {
         (events[0]["type"].as_str(), &events[0]["properties"]),
         (Some("signed_up"), &json!({"plan": "pro"}))
     );
+}
+
+/// Config of the abandoned-cart follow-up, checking `after_secs` after the checkout.
+fn abandoned_config(after_secs: f64) -> Value {
+    json!({
+        "abandoned_after_secs": after_secs,
+        "abandoned_tag": "abandoned-cart",
+        "abandoned_email_subject": "Your cart is waiting",
+        "abandoned_email_body": "Still thinking it over?",
+    })
+}
+
+const SHOP_CAPS: [&str; 3] = ["kv", "customers:write", "messages:send"];
+
+/// Delivers a signed Shopify webhook of `topic`.
+async fn shopify(server: &TestServer, url: &str, topic: &str, id: &str, body: &Value) {
+    let sig = sign(SECRET, body.to_string().as_bytes());
+    let headers = [
+        ("x-shopify-topic", topic),
+        ("x-shopify-hmac-sha256", sig.as_str()),
+        ("x-shopify-webhook-id", id),
+    ];
+    let (status, reply) = deliver(server, url, &headers, body).await;
+    assert_eq!(status, 200, "{topic}: {reply}");
+}
+
+fn checkout() -> Value {
+    json!({
+        "id": 981, "email": "cart@example.com", "total_price": "42.50", "currency": "EUR",
+        "customer": {"id": 4242, "email": "cart@example.com", "first_name": "Cat"}
+    })
+}
+
+/// The installation behind a hook URL.
+fn installation_of(url: &str) -> &str {
+    url.split('/').rev().nth(1).unwrap()
+}
+
+/// Waits for background jobs until the installation's follow-up has run; answers its output.
+async fn follow_up_output(server: &TestServer, owner: &Session, url: &str) -> Value {
+    let runs = format!("/v1/installations/{}/runs", installation_of(url));
+    let run = server
+        .until_jobs(|| async {
+            let reply = owner.get(&runs).await;
+            reply.body["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|r| r["trigger"] == "schedule")
+                .cloned()
+        })
+        .await;
+    assert_eq!(run["outcome"], "ok", "{run}");
+    serde_json::from_str(run["output"].as_str().unwrap()).unwrap()
+}
+
+#[tokio::test]
+async fn shopify_checkouts_without_an_order_are_followed_up_as_abandoned() {
+    let server = TestServer::start().await;
+    let owner = server.signup("Carts").await;
+    let url = install_shop(&owner, "shopify", abandoned_config(0.2), &SHOP_CAPS).await;
+    shopify(&server, &url, "checkouts/create", "c-1", &checkout()).await;
+    let customer = only_customer(&owner).await;
+    assert_eq!(events_of(&owner, &customer).await[0]["type"], "checkout.created");
+
+    let output = follow_up_output(&server, &owner, &url).await;
+    assert_eq!(output["abandoned"], true, "{output}");
+    let events = events_of(&owner, &customer).await;
+    assert_eq!(events[0]["type"], "checkout.abandoned", "{events:?}");
+    assert_eq!(
+        events[0]["properties"],
+        json!({"checkout_id": "981", "total_minor": 4250, "currency": "EUR"})
+    );
+    assert_eq!(only_customer(&owner).await["tags"], json!(["abandoned-cart"]));
+    let outbox = owner.get("/v1/outbox").await;
+    let sent = outbox.body["data"].as_array().unwrap();
+    assert_eq!(sent.len(), 1, "{}", outbox.body);
+    assert_eq!(
+        (
+            sent[0]["channel"].as_str(),
+            sent[0]["to"].as_str(),
+            sent[0]["subject"].as_str()
+        ),
+        (Some("email"), Some("cart@example.com"), Some("Your cart is waiting"))
+    );
+    assert_eq!(sent[0]["id"], output["email"]);
+}
+
+#[tokio::test]
+async fn shopify_checkouts_followed_by_an_order_are_not_abandoned() {
+    let server = TestServer::start().await;
+    let owner = server.signup("Buyers").await;
+    let url = install_shop(&owner, "shopify", abandoned_config(1.0), &SHOP_CAPS).await;
+    shopify(&server, &url, "checkouts/create", "c-1", &checkout()).await;
+    let mut order = checkout();
+    order["id"] = json!(5001);
+    shopify(&server, &url, "orders/create", "o-1", &order).await;
+
+    let output = follow_up_output(&server, &owner, &url).await;
+    assert_eq!(output, json!({"abandoned": false}));
+    let customer = only_customer(&owner).await;
+    let types: Vec<Value> = events_of(&owner, &customer)
+        .await
+        .iter()
+        .map(|e| e["type"].clone())
+        .collect();
+    assert_eq!(types, [json!("order.created"), json!("checkout.created")]);
+    assert_eq!(customer["tags"], json!(["buyer"]));
+    assert_eq!(owner.get("/v1/outbox").await.body["data"], json!([]));
 }

@@ -2,41 +2,10 @@
 //! grants, invocations, runs and logs, webhook routes, and tenant isolation.
 
 use serde_json::{json, Value};
-use switchboard_tests::plugins::{hostile, upload, DIST};
-use switchboard_tests::{Session, TestServer};
+use switchboard_tests::plugins::{hostile, install, installed, invoke, upload, DIST};
+use switchboard_tests::TestServer;
 
 const ALL_CAPS: [&str; 3] = ["kv", "customers:read", "customers:write"];
-
-/// Installs `plugin` with `caps` and a config with a secret.
-async fn install(owner: &Session, plugin: &str, caps: &[&str]) -> String {
-    let ins = owner
-        .post(
-            "/v1/installations",
-            json!({"plugin": plugin, "config": {"greeting": "hi", "token": "s3cret"}, "capabilities": caps}),
-        )
-        .await;
-    assert_eq!(ins.status, 201, "{}", ins.body);
-    ins.body["id"].as_str().unwrap().to_owned()
-}
-
-/// Uploads the hostile plugin and installs it.
-async fn installed(owner: &Session, caps: &[&str]) -> String {
-    let (wasm, manifest) = hostile();
-    let up = upload(owner, wasm, &manifest).await;
-    assert_eq!(up.status, 201, "{}", up.body);
-    install(owner, up.body["id"].as_str().unwrap(), caps).await
-}
-
-async fn invoke(session: &Session, ins: &str, event_type: &str, data: Value) -> Value {
-    let reply = session
-        .post(
-            &format!("/v1/installations/{ins}/invoke"),
-            json!({"event": {"type": event_type, "data": data}}),
-        )
-        .await;
-    assert_eq!(reply.status, 200, "{}", reply.body);
-    reply.body
-}
 
 #[tokio::test]
 async fn upload_install_configure_and_invoke() {
@@ -217,7 +186,7 @@ async fn a_plugin_sees_only_its_tenant() {
     let customer = a
         .get(&format!("/v1/customers/{}", ours.body["id"].as_str().unwrap()))
         .await;
-    assert_eq!(customer.body["tags"], json!(["seen-by-plugin"]));
+    assert_eq!(customer.body["tags"], json!(["seen-by-0.1.0"]));
 
     // Another tenant cannot see, change, run or read the installation.
     for path in ["", "/runs", "/logs"] {

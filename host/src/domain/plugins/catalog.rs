@@ -1,5 +1,6 @@
 //! The first-party catalog: components built into `plugins/dist/` (`<name>.wasm` beside its
-//! `<name>.toml` manifest), loaded at start so a fresh machine needs no wasm toolchain.
+//! `<name>.toml` manifest), loaded at start so a fresh machine needs no wasm toolchain. The
+//! catalog offers one version of each plugin: the newest when several files name it.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -12,6 +13,16 @@ pub struct Entry {
     pub manifest: Manifest,
     pub wasm: Arc<Vec<u8>>,
     pub sha256: String,
+}
+
+/// A manifest's version as numbers (manifests are checked to be `a.b.c`).
+fn version_key(entry: &Entry) -> Vec<u64> {
+    entry
+        .manifest
+        .version
+        .split('.')
+        .filter_map(|p| p.parse().ok())
+        .collect()
 }
 
 #[derive(Default)]
@@ -42,9 +53,13 @@ impl Catalog {
                     })
                 });
             match loaded {
-                Ok(entry) => {
-                    entries.insert(entry.manifest.name.clone(), entry);
-                }
+                // One version per name: the newest of the files naming it.
+                Ok(entry) => match entries.get(&entry.manifest.name) {
+                    Some(held) if version_key(held) >= version_key(&entry) => {}
+                    _ => {
+                        entries.insert(entry.manifest.name.clone(), entry);
+                    }
+                },
                 Err(error) => tracing::warn!(path = %path.display(), %error, "skipping a catalog plugin"),
             }
         }

@@ -1,16 +1,20 @@
 //! The host functions' tenant side: each call acts for the installing tenant through the same
 //! domain functions the API uses, so validation, outbox events and audit apply to plugins too.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use serde_json::{Map, Value};
 
+use super::dispatch::FollowUp;
 use crate::domain::crm::customers::{self, CustomerInput as DomainInput, ListParams, Patch};
 use crate::domain::crm::{events, tags};
+use crate::domain::messages::{self, SendError};
 use crate::domain::DomainError;
 use crate::ids::{CustomerId, PrefixedId};
-use crate::plugins::bindings::{Customer, CustomerInput, HostError, HttpResponse, Message, OutgoingRequest};
+use crate::plugins::bindings::{Channel, Customer, CustomerInput, HostError, HttpResponse, Message, OutgoingRequest};
+use crate::plugins::manifest::is_event_type;
 use crate::plugins::{HostApi, HostResult};
+use crate::providers::email::SendError as ProviderError;
 use crate::state::AppState;
 use crate::store;
 use crate::tenancy::TenantCtx;
@@ -21,11 +25,41 @@ const MAX_LIST: u32 = 1000;
 /// Largest response body `http-fetch` hands back.
 const MAX_FETCH_BYTES: usize = 1 << 20;
 
+/// Longest a follow-up may be scheduled ahead (a year), most follow-ups one run may schedule,
+/// and the largest follow-up payload.
+const MAX_DELAY_MS: u64 = 366 * 24 * 3600 * 1000;
+const MAX_FOLLOW_UPS: usize = 100;
+const MAX_FOLLOW_UP_BYTES: usize = 64 * 1024;
+
+/// The follow-ups a run scheduled, handed back to the caller once the run ended.
+#[derive(Clone, Default)]
+pub struct FollowUps(Arc<Mutex<Vec<FollowUp>>>);
+
+impl FollowUps {
+    pub fn take(&self) -> Vec<FollowUp> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    fn push(&self, f: FollowUp) -> HostResult<()> {
+        let mut list = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if list.len() >= MAX_FOLLOW_UPS {
+            return Err(HostError::Quota(format!("at most {MAX_FOLLOW_UPS} follow-ups per run")));
+        }
+        list.push(f);
+        Ok(())
+    }
+}
+
 pub struct TenantHost {
-    pub state: Arc<AppState>,
-    pub ctx: TenantCtx,
-    pub installation: String,
-    pub runtime: tokio::runtime::Handle,
+    state: Arc<AppState>,
+    ctx: TenantCtx,
+    installation: String,
+    /// The id of what started the run (event, follow-up, request): with a counter, the key of
+    /// each message the run sends, the same when the run is retried.
+    origin: String,
+    sent: u32,
+    follow_ups: FollowUps,
+    runtime: tokio::runtime::Handle,
 }
 
 impl From<DomainError> for HostError {
@@ -82,6 +116,29 @@ fn check_key(key: &str) -> HostResult<()> {
 }
 
 impl TenantHost {
+    pub fn new(
+        state: Arc<AppState>,
+        ctx: TenantCtx,
+        installation: String,
+        origin: String,
+        runtime: tokio::runtime::Handle,
+    ) -> Self {
+        Self {
+            state,
+            ctx,
+            installation,
+            origin,
+            sent: 0,
+            follow_ups: FollowUps::default(),
+            runtime,
+        }
+    }
+
+    /// The follow-ups this host's run schedules, to read after the run.
+    pub fn follow_ups(&self) -> FollowUps {
+        self.follow_ups.clone()
+    }
+
     fn block<T>(&self, f: impl std::future::Future<Output = T>) -> T {
         self.runtime.block_on(f)
     }
@@ -218,12 +275,28 @@ impl HostApi for TenantHost {
         Ok(())
     }
 
-    fn send_message(&mut self, _message: Message) -> HostResult<String> {
-        // Sends go through the channels' consent and billing checks, which this host does not
-        // have yet: refuse clearly rather than bypass them.
-        Err(HostError::Unavailable(
-            "messages:send is not available yet: the email and SMS channels are not on this host".into(),
-        ))
+    fn send_message(&mut self, message: Message) -> HostResult<String> {
+        let customer = CustomerId::parse(&message.customer_id).ok_or(HostError::NotFound)?;
+        self.sent += 1;
+        let key = format!("plugin/{}/{}/{}", self.installation, self.origin, self.sent);
+        let out = messages::Message {
+            channel: match message.channel {
+                Channel::Email => messages::Channel::Email,
+                Channel::Sms => messages::Channel::Sms,
+            },
+            customer: &customer,
+            subject: message.subject.as_deref(),
+            body: &message.body,
+            key: &key,
+        };
+        self.block(messages::send(&self.state, &self.ctx, out))
+            .map_err(|e| match e {
+                SendError::NoConsent(_) => HostError::Denied(e.to_string()),
+                SendError::NoAddress(_) | SendError::NoSubject => HostError::Invalid(e.to_string()),
+                SendError::Provider(ProviderError::Refused(_)) => HostError::Invalid(e.to_string()),
+                SendError::Provider(ProviderError::Unavailable(_)) => HostError::Unavailable(e.to_string()),
+                SendError::Domain(e) => e.into(),
+            })
     }
 
     fn http_fetch(&mut self, request: OutgoingRequest) -> HostResult<HttpResponse> {
@@ -261,9 +334,24 @@ impl HostApi for TenantHost {
         })
     }
 
-    fn schedule(&mut self, _delay_ms: u64, _event_type: &str, _data: &str) -> HostResult<()> {
-        Err(HostError::Unavailable(
-            "scheduling follow-ups arrives with event dispatch through the job queue".into(),
-        ))
+    fn schedule(&mut self, delay_ms: u64, event_type: &str, data: &str) -> HostResult<()> {
+        if delay_ms > MAX_DELAY_MS {
+            return Err(HostError::Invalid(format!("delay-ms must be at most {MAX_DELAY_MS}")));
+        }
+        if !is_event_type(event_type) {
+            return Err(HostError::Invalid(
+                "event-type must be 1 to 100 of a-z, A-Z, 0-9, '.', '_', '-' and ':'".into(),
+            ));
+        }
+        if data.len() > MAX_FOLLOW_UP_BYTES || serde_json::from_str::<Value>(data).is_err() {
+            return Err(HostError::Invalid(format!(
+                "data must be JSON of at most {MAX_FOLLOW_UP_BYTES} bytes"
+            )));
+        }
+        self.follow_ups.push(FollowUp {
+            delay_ms,
+            event_type: event_type.to_owned(),
+            data: data.to_owned(),
+        })
     }
 }

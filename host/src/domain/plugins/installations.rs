@@ -4,6 +4,7 @@
 use serde_json::{Map, Value};
 
 use super::code::{self, Code};
+use super::ticks;
 use crate::domain::{audit, page_limit, DomainError, FieldError, Result};
 use crate::ids::{InstallationId, PrefixedId};
 use crate::plugins::capabilities::Capability;
@@ -166,8 +167,10 @@ pub async fn create(state: &AppState, ctx: &TenantCtx, input: NewInstallation) -
         capabilities: &serde_json::to_string(&granted).unwrap_or_default(),
     };
     let row = store::plugin_installations::insert(&mut tx, ctx, &id, &fields).await?;
+    ticks::arm(state, &mut tx, ctx, &id, &code.manifest).await?;
     audit::record(&mut tx, ctx, "installation.created", "installation", id.as_str()).await?;
     tx.commit().await?;
+    state.jobs.wake();
     output(row, &code, secrets.keys().cloned().collect())
 }
 
@@ -242,8 +245,10 @@ pub async fn update(
         capabilities: &serde_json::to_string(&granted).unwrap_or_default(),
     };
     let row = store::plugin_installations::update(&mut tx, ctx, id, &fields).await?;
+    ticks::arm(state, &mut tx, ctx, id, &code.manifest).await?;
     audit::record(&mut tx, ctx, "installation.updated", "installation", id.as_str()).await?;
     tx.commit().await?;
+    state.jobs.wake();
     output(row, &code, secrets.keys().cloned().collect())
 }
 

@@ -1,8 +1,10 @@
 //! Running an installation and recording the run: outcome, cost and the plugin's log lines,
-//! plus a line saying why when it failed.
+//! plus a line saying why when it failed. The follow-ups the run scheduled are queued with its
+//! record when it ended `ok`, and dropped (the log says so) when it did not.
 
 use std::sync::Arc;
 
+use super::dispatch::{self, FollowUp};
 use super::host::TenantHost;
 use super::installations::Loaded;
 use crate::domain::{page_limit, DomainError, Result};
@@ -19,6 +21,10 @@ pub enum Trigger {
     Invoke,
     Webhook,
     Event,
+    /// A follow-up the installation scheduled.
+    Schedule,
+    /// One of the manifest's schedules.
+    Tick,
 }
 
 impl Trigger {
@@ -27,6 +33,8 @@ impl Trigger {
             Trigger::Invoke => "invoke",
             Trigger::Webhook => "webhook",
             Trigger::Event => "event",
+            Trigger::Schedule => "schedule",
+            Trigger::Tick => "tick",
         }
     }
 }
@@ -41,13 +49,22 @@ pub async fn run(
     input: Input,
 ) -> Result<(PluginRunId, Run)> {
     let prepared = super::code::prepared(state, ctx, &loaded.code).await?;
+    // What started the run, for the keys of the messages it sends: a retried event sends the
+    // same keys, so a message is handed over once.
+    let origin = match &input {
+        Input::Event(event) => event.id.clone(),
+        _ => uuid::Uuid::now_v7().simple().to_string(),
+    };
+    let host = TenantHost::new(
+        state.clone(),
+        ctx.clone(),
+        loaded.id.to_string(),
+        origin,
+        tokio::runtime::Handle::current(),
+    );
+    let follow_ups = host.follow_ups();
     let setup = CallSetup {
-        host: Box::new(TenantHost {
-            state: state.clone(),
-            ctx: ctx.clone(),
-            installation: loaded.id.to_string(),
-            runtime: tokio::runtime::Handle::current(),
-        }),
+        host: Box::new(host),
         grants: loaded.grants.clone(),
         config: loaded.config.clone(),
     };
@@ -65,7 +82,7 @@ pub async fn run(
     })
     .await
     .map_err(|e| DomainError::Io(std::io::Error::other(e)))?;
-    let id = record(state, ctx, loaded, trigger, &run).await?;
+    let id = record(state, ctx, loaded, trigger, &run, &follow_ups.take()).await?;
     Ok((id, run))
 }
 
@@ -75,6 +92,7 @@ async fn record(
     loaded: &Loaded,
     trigger: Trigger,
     run: &Run,
+    follow_ups: &[FollowUp],
 ) -> Result<PluginRunId> {
     let output = match &run.output {
         Some(Output::Event(s)) if !s.is_empty() => Some(s.clone()),
@@ -104,9 +122,33 @@ async fn record(
             run.error.as_deref().unwrap_or("no reason given")
         );
         store::plugin_runs::insert_log(&mut tx, ctx, installation, &id, "error", &why).await?;
+        if !follow_ups.is_empty() {
+            let dropped = format!("{} scheduled follow-ups dropped: the run failed", follow_ups.len());
+            store::plugin_runs::insert_log(&mut tx, ctx, installation, &id, "warn", &dropped).await?;
+        }
+    } else {
+        dispatch::schedule(state, &mut tx, ctx, &loaded.id, follow_ups).await?;
     }
     tx.commit().await?;
+    if run.outcome == Outcome::Ok && !follow_ups.is_empty() {
+        state.jobs.wake();
+    }
     Ok(id)
+}
+
+/// Adds a line about run `run` to the installation's log.
+pub async fn note(
+    state: &AppState,
+    ctx: &TenantCtx,
+    installation: &InstallationId,
+    run: &PluginRunId,
+    level: &str,
+    message: &str,
+) -> Result<()> {
+    let mut tx = state.store.tenant_tx(ctx).await?;
+    store::plugin_runs::insert_log(&mut tx, ctx, installation.as_str(), run, level, message).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 pub async fn runs(

@@ -3,10 +3,12 @@
 
 pub mod catalog;
 pub mod code;
+pub mod dispatch;
 pub mod hooks;
 pub mod host;
 pub mod installations;
 pub mod invoke;
+pub mod ticks;
 pub mod uploads;
 
 use std::sync::Arc;

@@ -2,20 +2,17 @@
 //! endpoint of its tenant whose filter matches, written in the relay's transaction (so an event
 //! is marked relayed exactly when its deliveries exist).
 
-use std::collections::BTreeMap;
-
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
 
 use super::endpoints::stored;
 use super::{envelope, filter};
-use crate::domain::Result;
-use crate::ids::{PrefixedId, TenantId, WebhookDeliveryId};
+use crate::domain::{relay, Result};
+use crate::ids::{PrefixedId, WebhookDeliveryId};
 use crate::state::AppState;
 use crate::store::outbox::DomainEventRow;
 use crate::store::webhook_deliveries::NewDelivery;
 use crate::store::{self, now_ms, Conn};
-use crate::tenancy::{Actor, TenantCtx};
 
 /// The relay sink (see [`crate::domain::relay`]).
 pub fn sink<'a>(state: &'a AppState, tx: &'a mut Conn, events: &'a [DomainEventRow]) -> BoxFuture<'a, Result<()>> {
@@ -23,14 +20,9 @@ pub fn sink<'a>(state: &'a AppState, tx: &'a mut Conn, events: &'a [DomainEventR
 }
 
 async fn fan_out(state: &AppState, tx: &mut Conn, events: &[DomainEventRow]) -> Result<()> {
-    let mut by_tenant: BTreeMap<&str, Vec<&DomainEventRow>> = BTreeMap::new();
-    for e in events {
-        by_tenant.entry(e.tenant_id.as_str()).or_default().push(e);
-    }
     let max_attempts = state.config.webhooks_retry_schedule.attempts() as i32;
     let mut queued = 0;
-    for (tenant, events) in by_tenant {
-        let ctx = TenantCtx::new(TenantId::from_raw(tenant.to_owned()), Actor::System, None);
+    for (ctx, events) in relay::by_tenant(events) {
         let endpoints = store::webhook_endpoints::enabled(tx, &ctx).await?;
         if endpoints.is_empty() {
             continue;

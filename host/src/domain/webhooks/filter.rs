@@ -38,7 +38,9 @@ pub fn matches(patterns: &[String], event_type: &str) -> bool {
     patterns.is_empty() || patterns.iter().any(|p| matches_one(p, event_type))
 }
 
-fn matches_one(pattern: &str, event_type: &str) -> bool {
+/// Whether one pattern (an exact type, `prefix.*` or `*`) matches `event_type`; plugins'
+/// subscriptions use the same patterns.
+pub fn matches_one(pattern: &str, event_type: &str) -> bool {
     match pattern.strip_suffix('*') {
         Some("") => true,
         Some(prefix) => prefix.ends_with('.') && event_type.starts_with(prefix),

@@ -1,4 +1,5 @@
-//! Does what the event type says, so each limit of the sandbox can be met on purpose.
+// Does what the event type says, so each limit of the sandbox can be met on purpose. (A plain
+// comment: tests/plugins/hostile-next includes this file as another version of the plugin.)
 
 use switchboard_sdk::serde_json::{json, Value};
 use switchboard_sdk::{host, plugin, Event, Plugin, Request, Response, Result};
@@ -69,9 +70,27 @@ impl Plugin for Hostile {
                 host::log::info("hello from the plugin");
                 Ok(Value::Null)
             }
+            // Which build this is: the upgrade test runs two versions of these sources.
+            "version" => Ok(json!(env!("CARGO_PKG_VERSION"))),
+            // Asks for `followed-up` with the same data after `delay_ms`; `schedule-then-fail`
+            // asks too, then fails, so its follow-up must be dropped.
+            "schedule" | "schedule-then-fail" => {
+                let delay = event.data["delay_ms"].as_u64().unwrap_or(0);
+                host::schedule(delay, "followed-up", &event.data)?;
+                if event.event_type == "schedule-then-fail" {
+                    return Err("failed after scheduling".into());
+                }
+                Ok(Value::Null)
+            }
+            // Tags the customer in the data, so the follow-up's run shows from outside.
+            "followed-up" => {
+                let id = event.data["id"].as_str().unwrap_or_default();
+                host::customers::tag(id, &["followed-up"], &[])?;
+                Ok(json!({"event_id": event.id}))
+            }
             "customer.created" => {
                 let id = event.data["id"].as_str().unwrap_or_default();
-                host::customers::tag(id, &["seen-by-plugin"], &[])?;
+                host::customers::tag(id, &[concat!("seen-by-", env!("CARGO_PKG_VERSION"))], &[])?;
                 Ok(Value::Null)
             }
             other => Err(format!("unknown test event {other}").into()),
