@@ -10,7 +10,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 
 use super::audit_logs::AuditLogOut;
 use super::customers::CustomerOut;
-use super::events::{DomainEvent, EventOut};
+use super::events::{DomainEvent, EventOut, TimelineMessageOut};
 use super::path_id::path_id;
 use super::problem::{ApiError, ApiResult};
 use super::responses::NoContent;
@@ -31,6 +31,8 @@ pub struct DataExportOut {
     pub domain_events: Vec<DomainEvent>,
     /// Changes made to the person's record.
     pub audit: Vec<AuditLogOut>,
+    /// Emails sent to the person, newest first.
+    pub messages: Vec<TimelineMessageOut>,
 }
 
 #[derive(ApiResponse)]
@@ -64,6 +66,7 @@ impl GdprApi {
             events: data.events.into_iter().map(Into::into).collect(),
             domain_events: data.domain_events.into_iter().map(Into::into).collect(),
             audit: data.audit.into_iter().map(Into::into).collect(),
+            messages: data.messages.into_iter().map(Into::into).collect(),
         }))
     }
 

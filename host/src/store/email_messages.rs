@@ -300,3 +300,24 @@ pub async fn of_customer(
     .fetch_all(&mut *conn)
     .await?)
 }
+
+/// Erasure: a customer's messages keep counting in their campaigns' stats, but their address is
+/// replaced by one that names only the message, and those not yet handed to the provider are
+/// skipped so none is sent after the person is gone.
+pub async fn anonymise_customer(tx: &mut Conn, ctx: &TenantCtx, customer_id: &str) -> Result<u64> {
+    sqlx::query(
+        "UPDATE email_messages SET status = 'skipped' WHERE tenant_id = $1 AND customer_id = $2 AND status = 'queued'",
+    )
+    .bind(ctx.tenant_id.as_str())
+    .bind(customer_id)
+    .execute(&mut *tx)
+    .await?;
+    let done = sqlx::query(
+        "UPDATE email_messages SET email = 'erased-' || id || '@erased.invalid' WHERE tenant_id = $1 AND customer_id = $2",
+    )
+    .bind(ctx.tenant_id.as_str())
+    .bind(customer_id)
+    .execute(&mut *tx)
+    .await?;
+    Ok(done.rows_affected())
+}

@@ -1,4 +1,7 @@
 use serde_json::json;
+use switchboard::ids::{PrefixedId, TenantId, UserId};
+use switchboard::tenancy::{Actor, TenantCtx};
+use switchboard_tests::email::{news_reader, send_news, verified_sender};
 use switchboard_tests::{Session, TestServer};
 
 #[tokio::test]
@@ -235,4 +238,69 @@ fn csv_rows(text: &str) -> Vec<Vec<String>> {
         }
     }
     rows
+}
+
+#[tokio::test]
+async fn email_messages_are_exported_and_erasure_replaces_their_address() {
+    let server = TestServer::start().await;
+    let owner = server.signup("GDPR mail").await;
+    verified_sender(&owner, None, "news@acme.test").await;
+    let ann = news_reader(&owner, "ann@example.com").await;
+    let bob = news_reader(&owner, "bob@example.com").await;
+    let campaign = send_news(&server, &owner, "<p>Hello</p>").await;
+
+    let export = owner.get(&format!("/v1/customers/{ann}/data-export")).await;
+    assert_eq!(export.status, 200, "{}", export.body);
+    let messages = export.body["messages"].as_array().unwrap();
+    assert_eq!(messages.len(), 1, "{}", export.body);
+    assert_eq!(messages[0]["to"], "ann@example.com");
+    assert_eq!(messages[0]["campaign_id"], campaign["id"]);
+
+    assert_eq!(
+        owner
+            .post(&format!("/v1/customers/{ann}/erase"), json!({}))
+            .await
+            .status,
+        204
+    );
+    let ctx = tenant_ctx(&owner);
+    let erased = addresses(&server, &ctx, &ann).await;
+    assert_eq!(erased.len(), 1, "the message stays for the campaign's stats");
+    assert!(
+        erased[0].starts_with("erased-") && erased[0].ends_with("@erased.invalid"),
+        "{erased:?}"
+    );
+    assert_eq!(
+        addresses(&server, &ctx, &bob).await,
+        ["bob@example.com"],
+        "others are untouched"
+    );
+    let stats = owner
+        .get(&format!(
+            "/v1/email-campaigns/{}/stats",
+            campaign["id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(stats.status, 200, "{}", stats.body);
+    assert_eq!(stats.body["sent"], 2, "{}", stats.body);
+}
+
+fn tenant_ctx(session: &Session) -> TenantCtx {
+    TenantCtx::new(
+        TenantId::parse(&session.tenant_id).unwrap(),
+        Actor::User(UserId::parse(&session.user_id).unwrap()),
+        None,
+    )
+}
+
+/// The addresses of a customer's email messages, read from the database.
+async fn addresses(server: &TestServer, ctx: &TenantCtx, customer: &str) -> Vec<String> {
+    let mut tx = server.state.store.tenant_tx(ctx).await.unwrap();
+    let found = sqlx::query_scalar("SELECT email FROM email_messages WHERE customer_id = $1")
+        .bind(customer)
+        .fetch_all(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    found
 }

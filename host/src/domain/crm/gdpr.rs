@@ -7,6 +7,7 @@ use super::events::Event;
 use crate::domain::{audit, outbox, Result};
 use crate::ids::CustomerId;
 use crate::state::AppState;
+use crate::store::email_messages::TimelineMessage;
 use crate::store::{self, audit::AuditRow};
 use crate::tenancy::TenantCtx;
 
@@ -17,6 +18,8 @@ pub struct DataExport {
     pub domain_events: Vec<store::outbox::DomainEventRow>,
     /// Changes made to the person's record, and by whom.
     pub audit: Vec<AuditRow>,
+    /// Emails sent to the person, newest first.
+    pub messages: Vec<TimelineMessage>,
 }
 
 pub async fn export(state: &AppState, ctx: &TenantCtx, id: &CustomerId) -> Result<DataExport> {
@@ -25,19 +28,22 @@ pub async fn export(state: &AppState, ctx: &TenantCtx, id: &CustomerId) -> Resul
     let events = store::customer_events::all_of_customer(&mut read, ctx, id.as_str()).await?;
     let domain_events = store::outbox::mentioning(&mut read, ctx, id.as_str()).await?;
     let audit = store::audit::about(&mut read, ctx, id.as_str()).await?;
+    let messages = store::email_messages::of_customer(&mut read, ctx, id.as_str(), None, i64::MAX).await?;
     read.commit().await?;
     Ok(DataExport {
         customer,
         events: events.into_iter().map(Event::from).collect(),
         domain_events,
         audit,
+        messages,
     })
 }
 
 /// Erases the person: their record, field values, tags, consent and events are deleted, and
 /// outbox payloads that carried their data are replaced by `{id, erased}`. Audit entries stay
 /// (they hold ids, not personal data), as does any suppression of their address, which exists
-/// to honour their opt-out.
+/// to honour their opt-out. Email messages stay for their campaigns' stats with the address
+/// replaced, and unsent ones are skipped.
 pub async fn erase(state: &AppState, ctx: &TenantCtx, id: &CustomerId) -> Result<()> {
     let mut tx = state.store.tenant_tx(ctx).await?;
     store::customers::get(&mut tx, ctx, id).await?;
@@ -48,6 +54,7 @@ pub async fn erase(state: &AppState, ctx: &TenantCtx, id: &CustomerId) -> Result
         .collect();
     let redacted = json!({"id": id, "erased": true}).to_string();
     store::outbox::redact(&mut tx, ctx, &mentions, &redacted).await?;
+    store::email_messages::anonymise_customer(&mut tx, ctx, id.as_str()).await?;
     store::customers::delete(&mut tx, ctx, id).await?;
     outbox::emit(
         &mut tx,
