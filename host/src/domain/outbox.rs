@@ -5,6 +5,7 @@
 use serde_json::Value;
 
 use super::Result;
+use crate::ids::{DomainEventId, PrefixedId};
 use crate::store::{self, now_ms, Conn};
 use crate::tenancy::TenantCtx;
 
@@ -70,10 +71,13 @@ pub async fn emit(tx: &mut Conn, ctx: &TenantCtx, event_type: &'static str, data
     Ok(())
 }
 
-/// Writes one event of `event_type` per payload, in one statement.
+/// Writes one event of `event_type` per payload, in multi-row statements.
 pub async fn emit_many(tx: &mut Conn, ctx: &TenantCtx, event_type: &'static str, data: &[Value]) -> Result<()> {
-    let texts: Vec<String> = data.iter().map(Value::to_string).collect();
-    store::outbox::insert_many(tx, ctx, event_type, &texts, now_ms()).await?;
+    let rows: Vec<_> = data
+        .iter()
+        .map(|d| (DomainEventId::generate().to_string(), event_type, d.to_string()))
+        .collect();
+    store::bulk::insert_domain_events(tx, ctx, &rows).await?;
     Ok(())
 }
 

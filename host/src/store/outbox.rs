@@ -36,35 +36,6 @@ pub async fn insert(tx: &mut Conn, ctx: &TenantCtx, event_type: &str, data: &str
     Ok(id.to_string())
 }
 
-/// Inserts one event of `event_type` per payload, in one statement.
-pub async fn insert_many(
-    tx: &mut Conn,
-    ctx: &TenantCtx,
-    event_type: &str,
-    data: &[String],
-    occurred_at: i64,
-) -> Result<()> {
-    if data.is_empty() {
-        return Ok(());
-    }
-    let mut sql = Sql::new("INSERT INTO domain_events (id, tenant_id, event_type, data, occurred_at) VALUES ");
-    for (i, d) in data.iter().enumerate() {
-        sql.push(if i == 0 { "(" } else { ", (" })
-            .bind(DomainEventId::generate().as_str())
-            .push(", ")
-            .bind(ctx.tenant_id.as_str())
-            .push(", ")
-            .bind(event_type)
-            .push(", ")
-            .bind(d.as_str())
-            .push(", ")
-            .bind(occurred_at)
-            .push(")");
-    }
-    sql.execute(tx).await?;
-    Ok(())
-}
-
 /// One of the tenant's events.
 pub async fn get(tx: &mut Conn, ctx: &TenantCtx, id: &str) -> Result<DomainEventRow> {
     scoped::get(tx, ctx, &TABLE, id).await

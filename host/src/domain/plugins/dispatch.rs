@@ -21,9 +21,6 @@ use crate::domain::webhooks::filter;
 use crate::domain::{DomainError, Result};
 use crate::ids::{InstallationId, PrefixedId, TenantId};
 use crate::jobs::{HandlerResult, Job, NewJob};
-
-/// What a job handler fails with.
-pub(super) type JobError = Box<dyn std::error::Error + Send + Sync>;
 use crate::plugins::bindings::Event;
 use crate::plugins::manifest::Manifest;
 use crate::plugins::{Input, Outcome};
@@ -33,6 +30,9 @@ use crate::store::{self, now_ms, Conn};
 use crate::tenancy::{Actor, TenantCtx};
 
 pub const JOB_KIND: &str = "plugin.event";
+
+/// What a job handler fails with.
+pub(super) type JobError = Box<dyn std::error::Error + Send + Sync>;
 
 /// A job's payload.
 #[derive(Debug, Serialize, Deserialize)]
