@@ -1,7 +1,8 @@
 //! Plugin runtime figures, printed (not asserted): compile and cache times, instantiate-and-call
 //! throughput and latency of a trivial handler on one thread, and a handler making 10 KV host
 //! calls (against an in-memory host, and against the real store on SQLite). Uses the hostile
-//! test plugin, built under `tests/plugins/dist/`.
+//! test plugin, and for the compile figures also the large one (about 2 MB), both built under
+//! `tests/plugins/dist/`.
 //!
 //!     cargo bench -p switchboard-host --bench plugins
 //!     BENCH_CALLS=200000 cargo bench -p switchboard-host --bench plugins
@@ -12,17 +13,19 @@ use std::time::{Duration, Instant};
 
 use switchboard::config::Config;
 use switchboard::domain::plugins::host::TenantHost;
-use switchboard::domain::tenants::{self, NewTenant};
-use switchboard::ids::{InstallationId, PrefixedId, TenantId};
+use switchboard::domain::plugins::installations::{self, NewInstallation};
+use switchboard::domain::plugins::uploads;
 use switchboard::plugins::bindings::{Customer, CustomerInput, Event, HttpResponse, Message, OutgoingRequest};
 use switchboard::plugins::capabilities::Capability;
 use switchboard::plugins::host_api::NoHost;
 use switchboard::plugins::runtime::CallSetup;
 use switchboard::plugins::{Grants, HostApi, HostResult, Input, Limits, Outcome, Prepared, Runtime};
 use switchboard::state::AppState;
-use switchboard::tenancy::{Actor, TenantCtx};
+
+mod common;
 
 const WASM: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/plugins/dist/hostile.wasm");
+const LARGE_WASM: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/plugins/dist/large.wasm");
 
 /// A KV host in memory: measures the runtime's host-call path without a database.
 #[derive(Default)]
@@ -110,25 +113,36 @@ fn measure(label: &str, runtime: &Runtime, prepared: &Prepared, n: usize, host: 
     );
 }
 
+/// Compiles `wasm` as the first invocation after an upload does, then prepares it again from the
+/// memory cache and from the disk cache (as a new process would).
+fn compile_figures(runtime: &Runtime, disk: &std::path::Path, wasm: &[u8]) -> Arc<Prepared> {
+    let t = Instant::now();
+    let prepared = runtime.prepare(wasm).expect("compile");
+    println!("compile + link {} KB component: {:.1?}", wasm.len() / 1024, t.elapsed());
+    let t = Instant::now();
+    runtime.prepare(wasm).expect("cached");
+    println!("  prepare again (memory cache): {:.1?}", t.elapsed());
+    let fresh = Runtime::new(Limits::default(), 4, Some(disk.to_owned())).expect("runtime");
+    let t = Instant::now();
+    fresh.prepare(wasm).expect("from disk");
+    println!("  prepare in a new process (disk cache): {:.1?}", t.elapsed());
+    prepared
+}
+
 fn main() {
     let n: usize = std::env::var("BENCH_CALLS")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(100_000);
-    let wasm = std::fs::read(WASM).expect("tests/plugins/dist/hostile.wasm");
     let disk = std::env::temp_dir().join(format!("sb_bench_plugins_{}", uuid::Uuid::now_v7().simple()));
     let runtime = Runtime::new(Limits::default(), 4, Some(disk.clone())).expect("runtime");
-
-    let t = Instant::now();
-    let prepared = runtime.prepare(&wasm).expect("compile");
-    println!("compile + link {} KB component: {:.1?}", wasm.len() / 1024, t.elapsed());
-    let t = Instant::now();
-    runtime.prepare(&wasm).expect("cached");
-    println!("prepare again (memory cache): {:.1?}", t.elapsed());
-    let fresh = Runtime::new(Limits::default(), 4, Some(disk.clone())).expect("runtime");
-    let t = Instant::now();
-    fresh.prepare(&wasm).expect("from disk");
-    println!("prepare in a new process (disk cache): {:.1?}", t.elapsed());
+    compile_figures(
+        &runtime,
+        &disk,
+        &std::fs::read(LARGE_WASM).expect("tests/plugins/dist/large.wasm"),
+    );
+    let hostile = std::fs::read(WASM).expect("tests/plugins/dist/hostile.wasm");
+    let prepared = compile_figures(&runtime, &disk, &hostile);
 
     measure("trivial handler, warm-up", &runtime, &prepared, n / 10, || {
         Box::new(NoHost)
@@ -138,40 +152,57 @@ fn main() {
         Box::new(MemoryKv::default())
     });
 
-    // The same handler against the real store (SQLite in a temp dir).
+    // The same handler against the real store, on each backend (`BENCH_BACKENDS`).
     let tokio = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("tokio");
-    let (state, ctx) = tokio.block_on(async {
-        let data_dir = std::env::temp_dir().join(format!("sb_bench_data_{}", uuid::Uuid::now_v7().simple()));
-        let db = data_dir.join("bench.db");
-        std::fs::create_dir_all(&data_dir).expect("data dir");
-        let config = Config {
-            database_url: format!("sqlite://{}", db.display()),
-            data_dir,
-            ..Config::default()
+    for backend in common::backends() {
+        let (state, ctx, installation) = tokio.block_on(async {
+            let config = Config {
+                database_url: common::database_url(&backend).await,
+                data_dir: std::env::temp_dir().join(format!("sb_bench_data_{}", uuid::Uuid::now_v7().simple())),
+                ..Config::default()
+            };
+            let state: Arc<AppState> = AppState::start(config).await.expect("state");
+            let ctx = common::tenant(&state, &backend).await;
+            // An installation of the hostile plugin owns the KV namespace.
+            let manifest = std::fs::read_to_string(WASM.replace(".wasm", ".toml")).expect("hostile.toml");
+            let plugin = uploads::upload(&state, &ctx, hostile.clone(), &manifest)
+                .await
+                .expect("upload");
+            let new = NewInstallation {
+                plugin: plugin.id,
+                version: None,
+                config: serde_json::json!({}),
+                capabilities: vec!["kv".into()],
+            };
+            let installation = installations::create(&state, &ctx, new).await.expect("install");
+            (state, ctx, installation.id)
+        });
+        let handle = tokio.handle().clone();
+        let host = || {
+            TenantHost::new(
+                state.clone(),
+                ctx.clone(),
+                installation.clone(),
+                "dev_bench".into(),
+                handle.clone(),
+            )
         };
-        let state: Arc<AppState> = AppState::start(config).await.expect("state");
-        let input = NewTenant {
-            tenant_name: "Bench",
-            email: "bench@example.com",
-            password: "bench password 1",
-        };
-        let created = tenants::create(&state, input, None).await.expect("tenant");
-        let tenant = TenantId::parse(&created.tenant.id).expect("tenant id");
-        (state, TenantCtx::new(tenant, Actor::System, None))
-    });
-    let installation = InstallationId::generate().to_string();
-    let handle = tokio.handle().clone();
-    measure("10 KV gets, SQLite store", &runtime, &prepared, n / 20, || {
-        Box::new(TenantHost::new(
-            state.clone(),
-            ctx.clone(),
-            installation.clone(),
-            "dev_bench".into(),
-            handle.clone(),
-        ))
-    });
+        // The keys the handler reads hold values, as they would in use.
+        let mut seeding = host();
+        for i in 0..10 {
+            seeding.kv_put(&format!("k{i}"), b"a small value").expect("kv put");
+        }
+        measure(
+            &format!("10 KV gets, {backend} store"),
+            &runtime,
+            &prepared,
+            n / 20,
+            || Box::new(host()),
+        );
+        let _ = std::fs::remove_dir_all(&state.config.data_dir);
+    }
     let _ = std::fs::remove_dir_all(disk);
 }

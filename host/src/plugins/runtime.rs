@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, Linker};
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, UpdateDeadline};
+use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, UpdateDeadline};
 
 use super::bindings::{Event, HttpRequest, HttpResponse, Plugin, PluginPre};
 use super::capabilities::Grants;
@@ -22,6 +22,10 @@ const EPOCH_TICK: Duration = Duration::from_millis(2);
 /// The wall-clock budget covers the plugin's own time; with host calls included an invocation
 /// may take at most this many budgets.
 const MAX_WALL_WITH_HOST_CALLS: u32 = 100;
+
+/// Bytes of each memory and table slot kept mapped between calls: a small plugin's stack, data
+/// and heap.
+const KEEP_RESIDENT: usize = 4 << 20;
 
 fn ticks(d: Duration) -> u64 {
     (d.as_millis().div_ceil(EPOCH_TICK.as_millis()) as u64).max(1)
@@ -109,7 +113,14 @@ impl Runtime {
             .max_memories_per_component(2)
             .max_tables_per_component(8)
             .max_memory_size(limits.memory_bytes)
-            .table_elements(limits.table_elements);
+            .table_elements(limits.table_elements)
+            // Reset a slot's dirty pages in place rather than unmapping them: each unmap costs a
+            // TLB shootdown and the next call page-faults them back. With PAGEMAP_SCAN (Linux
+            // 6.7+) only the pages a call wrote are reset. Measured: a trivial call's p50 went
+            // from 35 to 30 µs, ten KV gets on SQLite from 198 to 101 µs.
+            .linear_memory_keep_resident(KEEP_RESIDENT)
+            .table_keep_resident(KEEP_RESIDENT)
+            .pagemap_scan(Enabled::Auto);
         let mut config = Config::new();
         config
             .allocation_strategy(InstanceAllocationStrategy::Pooling(pool))

@@ -76,3 +76,24 @@ pub async fn list(
     .fetch_all(&mut *conn)
     .await?)
 }
+
+/// The installation's first `limit` keys in order, each with its value when that is at most
+/// `inline_bytes` long (`None` when longer: read it with [`get`]).
+pub async fn snapshot(
+    conn: &mut Conn,
+    ctx: &TenantCtx,
+    installation: &str,
+    limit: i64,
+    inline_bytes: i64,
+) -> Result<Vec<(String, Option<Vec<u8>>)>> {
+    Ok(sqlx::query_as(
+        "SELECT key, CASE WHEN LENGTH(value) <= $3 THEN value END FROM plugin_kv \
+         WHERE tenant_id = $1 AND installation_id = $2 ORDER BY key LIMIT $4",
+    )
+    .bind(ctx.tenant_id.as_str())
+    .bind(installation)
+    .bind(inline_bytes)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?)
+}

@@ -362,3 +362,37 @@ async fn catalog_plugins_install_by_name() {
     let id = ins.body["id"].as_str().unwrap();
     assert_eq!(invoke(&owner, id, "kv-roundtrip", json!({})).await["outcome"], "ok");
 }
+
+/// A run reads its KV namespace once when it is small, key by key when it is larger than the
+/// snapshot (256 keys); either way gets, misses, lists and the run's own writes are right, and
+/// another installation sees none of it.
+#[tokio::test]
+async fn kv_reads_are_right_below_and_past_the_snapshot_size() {
+    let server = TestServer::start().await;
+    let owner = server.signup("KV").await;
+    let (wasm, manifest) = hostile();
+    let up = upload(&owner, wasm, &manifest).await;
+    let plugin = up.body["id"].as_str().unwrap();
+    for n in [10, 300] {
+        let id = install(&owner, plugin, &["kv"]).await;
+        // In runs of 50 puts, well inside a run's time budget even on a loaded machine.
+        for from in (0..n).step_by(50) {
+            let fill = invoke(&owner, &id, "kv-fill", json!({"from": from, "n": (n - from).min(50)})).await;
+            assert_eq!(fill["outcome"], "ok", "{fill}");
+        }
+        let scan = invoke(&owner, &id, "kv-scan", json!({"n": n})).await;
+        assert_eq!(
+            scan["output"],
+            json!({"matching": n, "missing": true, "listed": n, "deleted": true, "after": n - 1}),
+            "{scan}"
+        );
+        // Another installation's namespace is empty.
+        let other = install(&owner, plugin, &["kv"]).await;
+        let scan = invoke(&owner, &other, "kv-scan", json!({"n": n})).await;
+        assert_eq!(
+            scan["output"],
+            json!({"matching": 0, "missing": true, "listed": 0, "deleted": true, "after": 0}),
+            "{scan}"
+        );
+    }
+}

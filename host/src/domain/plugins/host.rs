@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 use serde_json::{Map, Value};
 
 use super::dispatch::FollowUp;
+use super::kv_view::{self, KvView, Lookup};
 use crate::domain::crm::customers::{self, CustomerInput as DomainInput, ListParams, Patch};
 use crate::domain::crm::{events, tags};
 use crate::domain::messages::{self, SendError};
@@ -59,6 +60,7 @@ pub struct TenantHost {
     origin: String,
     sent: u32,
     follow_ups: FollowUps,
+    kv: KvView,
     runtime: tokio::runtime::Handle,
 }
 
@@ -130,6 +132,7 @@ impl TenantHost {
             origin,
             sent: 0,
             follow_ups: FollowUps::default(),
+            kv: KvView::default(),
             runtime,
         }
     }
@@ -137,6 +140,37 @@ impl TenantHost {
     /// The follow-ups this host's run schedules, to read after the run.
     pub fn follow_ups(&self) -> FollowUps {
         self.follow_ups.clone()
+    }
+
+    /// Takes the run's KV snapshot on its first KV access, unless the namespace was too large
+    /// for one lately.
+    fn load_kv(&mut self) -> HostResult<()> {
+        if self.kv.is_loaded() {
+            return Ok(());
+        }
+        let large = &self.state.plugins.kv_large;
+        if large.contains_key(&self.installation) {
+            self.kv.skip_snapshot();
+            return Ok(());
+        }
+        let rows = self.block(async {
+            let mut read = self.state.store.tenant_read(&self.ctx).await?;
+            let rows = store::plugin_kv::snapshot(
+                &mut read,
+                &self.ctx,
+                &self.installation,
+                kv_view::SNAPSHOT_KEYS + 1,
+                kv_view::INLINE_BYTES,
+            )
+            .await?;
+            read.commit().await?;
+            Ok::<_, HostError>(rows)
+        })?;
+        self.kv.load(rows);
+        if !self.kv.is_complete() {
+            large.insert(self.installation.clone(), ());
+        }
+        Ok(())
     }
 
     fn block<T>(&self, f: impl std::future::Future<Output = T>) -> T {
@@ -147,12 +181,20 @@ impl TenantHost {
 impl HostApi for TenantHost {
     fn kv_get(&mut self, key: &str) -> HostResult<Option<Vec<u8>>> {
         check_key(key)?;
-        self.block(async {
+        self.load_kv()?;
+        match self.kv.lookup(key) {
+            Lookup::Found(value) => return Ok(Some(value.to_vec())),
+            Lookup::Absent => return Ok(None),
+            Lookup::Unknown => {}
+        }
+        let value = self.block(async {
             let mut read = self.state.store.tenant_read(&self.ctx).await?;
             let value = store::plugin_kv::get(&mut read, &self.ctx, &self.installation, key).await?;
             read.commit().await?;
-            Ok(value)
-        })
+            Ok::<_, HostError>(value)
+        })?;
+        self.kv.remember(key, value.as_deref());
+        Ok(value)
     }
 
     fn kv_put(&mut self, key: &str, value: &[u8]) -> HostResult<()> {
@@ -167,7 +209,9 @@ impl HostApi for TenantHost {
             store::plugin_kv::put(&mut tx, &self.ctx, &self.installation, key, value).await?;
             tx.commit().await.map_err(store::StoreError::from)?;
             Ok(())
-        })
+        })?;
+        self.kv.remember(key, Some(value));
+        Ok(())
     }
 
     fn kv_delete(&mut self, key: &str) -> HostResult<()> {
@@ -176,12 +220,18 @@ impl HostApi for TenantHost {
             let mut tx = self.state.store.tenant_tx(&self.ctx).await?;
             store::plugin_kv::delete(&mut tx, &self.ctx, &self.installation, key).await?;
             tx.commit().await.map_err(store::StoreError::from)?;
-            Ok(())
-        })
+            Ok::<_, HostError>(())
+        })?;
+        self.kv.remember(key, None);
+        Ok(())
     }
 
     fn kv_list(&mut self, prefix: &str, after: Option<&str>, limit: u32) -> HostResult<Vec<String>> {
         let limit = limit.clamp(1, MAX_LIST) as i64;
+        self.load_kv()?;
+        if let Some(keys) = self.kv.list(prefix, after.unwrap_or(""), limit as usize) {
+            return Ok(keys);
+        }
         self.block(async {
             let mut read = self.state.store.tenant_read(&self.ctx).await?;
             let keys = store::plugin_kv::list(

@@ -8,6 +8,7 @@ pub mod hooks;
 pub mod host;
 pub mod installations;
 pub mod invoke;
+pub mod kv_view;
 pub mod ticks;
 pub mod uploads;
 
@@ -38,6 +39,9 @@ pub struct Plugins {
     permits: Arc<Semaphore>,
     pub max_upload_bytes: u64,
     pub kv_quota_bytes: u64,
+    /// Installations whose KV namespace outgrew a run's snapshot lately: their runs read key by
+    /// key without trying (a hint; it expires, so a namespace that shrank is snapshot again).
+    pub kv_large: moka::sync::Cache<String, ()>,
     /// The client behind `http-fetch`.
     pub http: reqwest::Client,
 }
@@ -68,6 +72,10 @@ impl Plugins {
             permits: Arc::new(Semaphore::new(config.plugin_concurrency.max(1) as usize)),
             max_upload_bytes: config.plugin_max_bytes,
             kv_quota_bytes: config.plugin_kv_quota_bytes,
+            kv_large: moka::sync::Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(Duration::from_secs(600))
+                .build(),
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(5))
                 .redirect(reqwest::redirect::Policy::none())

@@ -66,6 +66,31 @@ impl Plugin for Hostile {
                 let keys = host::kv::list("", None, 10)?;
                 Ok(json!({"value": String::from_utf8_lossy(&back), "keys": keys}))
             }
+            // Writes keys `from` to `from + n`, so the namespace can outgrow the snapshot a run
+            // reads (in several runs: each put is a transaction of its own).
+            "kv-fill" => {
+                let from = event.data["from"].as_u64().unwrap_or(0);
+                let n = event.data["n"].as_u64().unwrap_or(0);
+                for i in from..from + n {
+                    host::kv::put(&format!("many/{i:04}"), i.to_string().as_bytes())?;
+                }
+                Ok(Value::Null)
+            }
+            // Reads back what kv-fill wrote, then deletes one key and lists again.
+            "kv-scan" => {
+                let n = event.data["n"].as_u64().unwrap_or(0);
+                let mut matching = 0;
+                for i in 0..n {
+                    let value = host::kv::get(&format!("many/{i:04}"))?;
+                    matching += u64::from(value.as_deref() == Some(i.to_string().as_bytes()));
+                }
+                let missing = host::kv::get("many/missing")?.is_none();
+                let listed = host::kv::list("many/", None, 1000)?.len();
+                host::kv::delete("many/0000")?;
+                let deleted = host::kv::get("many/0000")?.is_none();
+                let after = host::kv::list("many/", None, 1000)?.len();
+                Ok(json!({"matching": matching, "missing": missing, "listed": listed, "deleted": deleted, "after": after}))
+            }
             "log" => {
                 host::log::info("hello from the plugin");
                 Ok(Value::Null)
