@@ -7,6 +7,8 @@
 //! the real HTTP server for BENCH_TRACKING_REQUESTS requests each (default 50,000) from
 //! BENCH_TRACKING_CLIENTS concurrent clients (default 64) and prints requests/s.
 //!
+//! Each backend runs in a process of its own, so each peak RSS is that backend's alone.
+//!
 //!     cargo bench -p switchboard-host --bench email
 //!     BENCH_RECIPIENTS=1000000 BENCH_BACKENDS=sqlite cargo bench -p switchboard-host --bench email
 
@@ -140,15 +142,20 @@ async fn run(backend: &str, n: usize) {
     let id = switchboard::ids::EmailCampaignId::parse(&campaign.id).expect("id");
     let workers = Workers::start_with(state.clone(), 1);
     let started = Instant::now();
+    let started_ms = now_ms();
     campaigns::send(&state, &ctx, &id).await.expect("send");
-    loop {
+    let prepared_at = loop {
         let row = campaigns::get(&state, &ctx, &id).await.expect("campaign");
         if row.status == "sent" {
-            break;
+            break row.prepared_at.unwrap_or(started_ms);
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    };
     let secs = started.elapsed().as_secs_f64();
+    println!(
+        "[{backend}] audience walked into message rows in {:.1} s",
+        (prepared_at - started_ms) as f64 / 1000.0
+    );
     workers.stop().await;
     let handed = delivered.load(Ordering::Relaxed);
     println!(
@@ -244,13 +251,12 @@ async fn load_tracking(state: &Arc<AppState>, ctx: &TenantCtx, backend: &str) {
     let _ = server.await;
 }
 
-#[tokio::main]
-async fn main() {
-    let n: usize = std::env::var("BENCH_RECIPIENTS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(100_000);
-    for backend in common::backends() {
-        run(&backend, n).await;
-    }
+fn main() {
+    let Some(backend) = common::backend_in_own_process() else {
+        return;
+    };
+    let n = env_usize("BENCH_RECIPIENTS", 100_000);
+    tokio::runtime::Runtime::new()
+        .expect("runtime")
+        .block_on(run(&backend, n));
 }

@@ -50,6 +50,26 @@ pub fn backends() -> Vec<String> {
     chosen.split_whitespace().map(str::to_owned).collect()
 }
 
+/// With one backend chosen, answers it. With several, runs this bench again for each, in a
+/// process of its own, and answers `None`: peak RSS is the process's, so the second backend's
+/// figure would otherwise count the first one's run.
+pub fn backend_in_own_process() -> Option<String> {
+    let mut backends = backends();
+    if backends.len() == 1 {
+        return backends.pop();
+    }
+    let me = std::env::current_exe().expect("the bench's path");
+    for backend in backends {
+        let status = std::process::Command::new(&me)
+            .args(std::env::args_os().skip(1))
+            .env("BENCH_BACKENDS", &backend)
+            .status()
+            .expect("running the bench");
+        assert!(status.success(), "the {backend} run failed: {status}");
+    }
+    None
+}
+
 /// The `p` quantile (0 to 1) of `samples`, which it sorts.
 pub fn percentile(samples: &mut [Duration], p: f64) -> Duration {
     samples.sort();

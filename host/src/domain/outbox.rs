@@ -73,9 +73,18 @@ pub async fn emit(tx: &mut Conn, ctx: &TenantCtx, event_type: &'static str, data
 
 /// Writes one event of `event_type` per payload, in multi-row statements.
 pub async fn emit_many(tx: &mut Conn, ctx: &TenantCtx, event_type: &'static str, data: &[Value]) -> Result<()> {
-    let rows: Vec<_> = data
-        .iter()
-        .map(|d| (DomainEventId::generate().to_string(), event_type, d.to_string()))
+    emit_all(tx, ctx, data.iter().map(|d| (event_type, d))).await
+}
+
+/// Writes each `(event type, payload)`, in multi-row statements.
+pub async fn emit_all<'v>(
+    tx: &mut Conn,
+    ctx: &TenantCtx,
+    events: impl IntoIterator<Item = (&'static str, &'v Value)>,
+) -> Result<()> {
+    let rows: Vec<_> = events
+        .into_iter()
+        .map(|(event_type, d)| (DomainEventId::generate().to_string(), event_type, d.to_string()))
         .collect();
     store::bulk::insert_domain_events(tx, ctx, &rows).await?;
     Ok(())

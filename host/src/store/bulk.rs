@@ -2,8 +2,10 @@
 //! per row. Chunks stay under both backends' parameter limits (SQLite 32766, PostgreSQL 65535).
 
 use super::customers::Fields;
+use super::email_events::NewEvent;
 use super::sql::Sql;
 use super::{now_ms, Conn, Result};
+use crate::ids::{EmailEventId, PrefixedId};
 use crate::tenancy::TenantCtx;
 
 /// Rows per statement.
@@ -110,6 +112,35 @@ pub async fn insert_domain_events(tx: &mut Conn, ctx: &TenantCtx, rows: &[(Strin
                 .push(", ")
                 .bind(*kind);
             sql.push(", ").bind(data.as_str()).push(", ").bind(now).push(")");
+        }
+        sql.execute(tx).await?;
+    }
+    Ok(())
+}
+
+/// Events of sent messages (opens, clicks).
+pub async fn insert_email_events(tx: &mut Conn, ctx: &TenantCtx, rows: &[NewEvent<'_>]) -> Result<()> {
+    for chunk in rows.chunks(CHUNK) {
+        let mut sql = Sql::new(
+            "INSERT INTO email_events (id, tenant_id, campaign_id, message_id, kind, url, occurred_at) VALUES ",
+        );
+        for (i, e) in chunk.iter().enumerate() {
+            sql.push(if i == 0 { "(" } else { ", (" });
+            sql.bind(EmailEventId::generate().as_str())
+                .push(", ")
+                .bind(ctx.tenant_id.as_str())
+                .push(", ")
+                .bind(e.campaign_id)
+                .push(", ")
+                .bind(e.message_id)
+                .push(", ")
+                .bind(e.kind)
+                .push(", ");
+            match e.url {
+                Some(url) => sql.bind(url),
+                None => sql.push("NULL"),
+            };
+            sql.push(", ").bind(e.occurred_at).push(")");
         }
         sql.execute(tx).await?;
     }

@@ -187,25 +187,27 @@ pub async fn prepared(tx: &mut Conn, ctx: &TenantCtx, id: &EmailCampaignId) -> R
     Ok(())
 }
 
-/// Records batch `batch_no` as handed over: `sent` messages went, `skipped` did not.
-pub async fn batch_done(
+/// Records the batches of `batches` as handed over: `sent` messages went, `skipped` did not.
+/// Only from where the campaign is, so a window recorded twice counts once.
+pub async fn batches_done(
     tx: &mut Conn,
     ctx: &TenantCtx,
     id: &EmailCampaignId,
-    batch_no: i64,
+    batches: std::ops::Range<i64>,
     sent: i64,
     skipped: i64,
 ) -> Result<()> {
     sqlx::query(
-        "UPDATE email_campaigns SET batches_done = $3 + 1, sent = sent + $4, skipped = skipped + $5, updated_at = $6 \
+        "UPDATE email_campaigns SET batches_done = $7, sent = sent + $4, skipped = skipped + $5, updated_at = $6 \
          WHERE tenant_id = $1 AND id = $2 AND batches_done = $3",
     )
     .bind(ctx.tenant_id.as_str())
     .bind(id.as_str())
-    .bind(batch_no)
+    .bind(batches.start)
     .bind(sent)
     .bind(skipped)
     .bind(now_ms())
+    .bind(batches.end)
     .execute(&mut *tx)
     .await?;
     Ok(())

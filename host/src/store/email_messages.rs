@@ -46,6 +46,11 @@ pub async fn audience_page(
         sql.push(if first { "" } else { " OR " })
             .push("EXISTS (SELECT 1 FROM customer_tags t WHERE t.customer_id = c.id AND t.tenant_id = ")
             .bind(tenant)
+            // Implied by `c.id > after`, but PostgreSQL does not carry a range across the join:
+            // without it a merge join scanned the tags from the first customer on every page
+            // (53 ms instead of 2 at 50,000, growing with the audience).
+            .push(" AND t.customer_id > ")
+            .bind(after)
             .push(" AND t.tag IN ")
             .bind_list(audience.tags.iter().map(String::as_str))
             .push(")");
@@ -63,6 +68,8 @@ pub async fn audience_page(
         .push(" AND s.channel = 'email' AND s.address = c.email)")
         .push(" AND NOT EXISTS (SELECT 1 FROM customer_consents k WHERE k.customer_id = c.id AND k.tenant_id = ")
         .bind(tenant)
+        .push(" AND k.customer_id > ")
+        .bind(after)
         .push(" AND k.channel = 'email' AND k.status = 'unsubscribed') ORDER BY c.id LIMIT ")
         .bind(limit);
     Ok(sql.fetch_all(conn).await?)
@@ -138,6 +145,7 @@ pub async fn person(conn: &mut Conn, ctx: &TenantCtx, customer_id: &str) -> Resu
 #[derive(Debug, Clone, FromRow)]
 pub struct BatchMessage {
     pub id: String,
+    pub batch_no: i64,
     pub status: String,
     /// The address the message goes to, as fixed when the audience was walked.
     pub to: String,
@@ -145,16 +153,23 @@ pub struct BatchMessage {
     pub person: Person,
 }
 
-/// Batch `batch_no` of a campaign, in message id order.
-pub async fn batch(conn: &mut Conn, ctx: &TenantCtx, campaign_id: &str, batch_no: i64) -> Result<Vec<BatchMessage>> {
+/// Batches `batches` of a campaign, in batch then message id order.
+pub async fn batches(
+    conn: &mut Conn,
+    ctx: &TenantCtx,
+    campaign_id: &str,
+    batches: std::ops::Range<i64>,
+) -> Result<Vec<BatchMessage>> {
     Ok(sqlx::query_as(
-        "SELECT m.id, m.status, m.email AS \"to\", m.customer_id, c.email, c.first_name, c.last_name, c.phone, \
-         c.external_id, c.locale, c.timezone FROM email_messages m LEFT JOIN customers c ON c.id = m.customer_id \
-         WHERE m.tenant_id = $1 AND m.campaign_id = $2 AND m.batch_no = $3 ORDER BY m.id",
+        "SELECT m.id, m.batch_no, m.status, m.email AS \"to\", m.customer_id, c.email, c.first_name, c.last_name, \
+         c.phone, c.external_id, c.locale, c.timezone FROM email_messages m LEFT JOIN customers c ON c.id = m.customer_id \
+         WHERE m.tenant_id = $1 AND m.campaign_id = $2 AND m.batch_no >= $3 AND m.batch_no < $4 \
+         ORDER BY m.batch_no, m.id",
     )
     .bind(ctx.tenant_id.as_str())
     .bind(campaign_id)
-    .bind(batch_no)
+    .bind(batches.start)
+    .bind(batches.end)
     .fetch_all(&mut *conn)
     .await?)
 }

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use crate::domain::{outbox, Result};
 use crate::store::email_events::{self, NewEvent};
 use crate::store::email_messages::{self, MessageRef};
-use crate::store::Conn;
+use crate::store::{self, Conn};
 use crate::tenancy::TenantCtx;
 
 /// Something that happened to a message.
@@ -93,14 +93,51 @@ pub async fn record(tx: &mut Conn, ctx: &TenantCtx, m: &MessageRef, what: Happen
         occurred_at: at,
     };
     email_events::insert(tx, ctx, &event).await?;
-    if let Some(event_type) = what.domain_event() {
-        let mut payload = data(m, at);
-        match what {
-            Happened::Clicked { url } => payload["url"] = json!(url),
-            Happened::Bounced { hard } => payload["bounce_type"] = json!(if hard { "hard" } else { "soft" }),
-            _ => {}
-        }
+    if let Some((event_type, payload)) = domain_event(m, what, at) {
         outbox::emit(tx, ctx, event_type, &payload).await?;
     }
     Ok(true)
+}
+
+/// The domain event of `what`, for the types the catalog lists.
+fn domain_event(m: &MessageRef, what: Happened<'_>, at: i64) -> Option<(&'static str, Value)> {
+    let event_type = what.domain_event()?;
+    let mut payload = data(m, at);
+    match what {
+        Happened::Clicked { url } => payload["url"] = json!(url),
+        Happened::Bounced { hard } => payload["bounce_type"] = json!(if hard { "hard" } else { "soft" }),
+        _ => {}
+    }
+    Some((event_type, payload))
+}
+
+fn happened(url: Option<&str>) -> Happened<'_> {
+    match url {
+        Some(url) => Happened::Clicked { url },
+        None => Happened::Opened,
+    }
+}
+
+/// An open (no url) or a click on `url` of message `m`.
+pub type Engagement<'a> = (&'a MessageRef, Option<&'a str>);
+
+/// Records many opens and clicks inside `tx` as [`record`] would, in multi-row statements: they
+/// move no delivery status, so nothing is read first.
+pub async fn record_engagements(tx: &mut Conn, ctx: &TenantCtx, hits: &[Engagement<'_>], at: i64) -> Result<()> {
+    let events: Vec<NewEvent> = hits
+        .iter()
+        .map(|&(m, url)| NewEvent {
+            campaign_id: &m.campaign_id,
+            message_id: &m.id,
+            kind: happened(url).kind(),
+            url,
+            occurred_at: at,
+        })
+        .collect();
+    store::bulk::insert_email_events(tx, ctx, &events).await?;
+    let domain: Vec<(&'static str, Value)> = hits
+        .iter()
+        .filter_map(|&(m, url)| domain_event(m, happened(url), at))
+        .collect();
+    outbox::emit_all(tx, ctx, domain.iter().map(|(t, v)| (*t, v))).await
 }

@@ -43,6 +43,13 @@ pub trait EmailProvider: Send + Sync {
     /// Short name for logs and the API (`resend`, `smtp`, `outbox`).
     fn name(&self) -> &'static str;
 
+    /// How many [`EmailProvider::send`] calls may run side by side: one unless the provider
+    /// handles concurrent requests well (a local database write or a mail server's
+    /// connection limit does not).
+    fn concurrency(&self) -> usize {
+        1
+    }
+
     /// Hands `emails` over as one unit, identified by `batch_key` (stable across retries), and
     /// answers the provider's id for each, in order.
     fn send<'a>(&'a self, emails: &'a [Email], batch_key: &'a str) -> BoxFuture<'a, Result<Vec<String>, SendError>>;

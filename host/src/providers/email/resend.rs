@@ -18,6 +18,9 @@ use crate::jobs::backoff;
 
 /// Resend takes at most this many emails per batch request.
 pub const MAX_BATCH: usize = 100;
+/// Requests in flight at once, to hide the round trip; an account's rate limit answers 429,
+/// which is retried with backoff like any.
+const CONCURRENCY: usize = 8;
 
 pub struct Resend {
     http: reqwest::Client,
@@ -139,6 +142,10 @@ impl Resend {
 impl EmailProvider for Resend {
     fn name(&self) -> &'static str {
         "resend"
+    }
+
+    fn concurrency(&self) -> usize {
+        CONCURRENCY
     }
 
     fn send<'a>(&'a self, emails: &'a [Email], batch_key: &'a str) -> BoxFuture<'a, Result<Vec<String>, SendError>> {
