@@ -223,10 +223,7 @@ async fn run(backend: &str, n: usize) {
 
 #[tokio::main]
 async fn main() {
-    let n: usize = std::env::var("BENCH_CUSTOMERS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1_000_000);
+    let n = common::env_usize("BENCH_CUSTOMERS", 1_000_000);
     for backend in common::backends() {
         run(&backend, n).await;
     }

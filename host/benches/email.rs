@@ -186,15 +186,11 @@ async fn verified_sender(state: &AppState, ctx: &TenantCtx, email: &str) {
     tx.commit().await.expect("commit");
 }
 
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
 /// Requests/s of the open pixel and the click redirect, over real HTTP, spread over the
 /// campaign's messages.
 async fn load_tracking(state: &Arc<AppState>, ctx: &TenantCtx, backend: &str) {
-    let requests = env_usize("BENCH_TRACKING_REQUESTS", 50_000);
-    let clients = env_usize("BENCH_TRACKING_CLIENTS", 64);
+    let requests = common::env_usize("BENCH_TRACKING_REQUESTS", 50_000);
+    let clients = common::env_usize("BENCH_TRACKING_CLIENTS", 64);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -255,7 +251,7 @@ fn main() {
     let Some(backend) = common::backend_in_own_process() else {
         return;
     };
-    let n = env_usize("BENCH_RECIPIENTS", 100_000);
+    let n = common::env_usize("BENCH_RECIPIENTS", 100_000);
     tokio::runtime::Runtime::new()
         .expect("runtime")
         .block_on(run(&backend, n));

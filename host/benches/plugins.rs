@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use switchboard::config::Config;
 use switchboard::domain::plugins::host::TenantHost;
@@ -81,10 +81,6 @@ fn event(kind: &str) -> Input {
     })
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() as f64 * p) as usize).min(sorted.len() - 1)]
-}
-
 /// Runs `kind` `n` times on this thread and prints calls/s and latency percentiles.
 fn measure(label: &str, runtime: &Runtime, prepared: &Prepared, n: usize, host: impl Fn() -> Box<dyn HostApi>) {
     let grants = Grants::new([Capability::Kv]);
@@ -103,13 +99,12 @@ fn measure(label: &str, runtime: &Runtime, prepared: &Prepared, n: usize, host: 
         assert_eq!(run.outcome, Outcome::Ok, "{label}: {:?}", run.error);
     }
     let total = started.elapsed();
-    times.sort();
     println!(
         "{label}: {n} calls in {total:.2?} = {:.0}/s on one thread; p50 {:.1?} p90 {:.1?} p99 {:.1?}",
         n as f64 / total.as_secs_f64(),
-        percentile(&times, 0.5),
-        percentile(&times, 0.9),
-        percentile(&times, 0.99),
+        common::percentile(&mut times, 0.5),
+        common::percentile(&mut times, 0.9),
+        common::percentile(&mut times, 0.99),
     );
 }
 
@@ -130,10 +125,7 @@ fn compile_figures(runtime: &Runtime, disk: &std::path::Path, wasm: &[u8]) -> Ar
 }
 
 fn main() {
-    let n: usize = std::env::var("BENCH_CALLS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(100_000);
+    let n = common::env_usize("BENCH_CALLS", 100_000);
     let disk = std::env::temp_dir().join(format!("sb_bench_plugins_{}", uuid::Uuid::now_v7().simple()));
     let runtime = Runtime::new(Limits::default(), 4, Some(disk.clone())).expect("runtime");
     compile_figures(

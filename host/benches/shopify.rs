@@ -24,10 +24,6 @@ mod common;
 
 const SECRET: &str = "bench-shop-secret";
 
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
 /// One delivery: its body and signature, as Shopify would send them.
 struct Delivery {
     id: String,
@@ -69,9 +65,9 @@ async fn count(state: &AppState, ctx: &switchboard::tenancy::TenantCtx, table: &
 }
 
 async fn run(backend: &str) {
-    let requests = env_usize("BENCH_WEBHOOKS", 10_000);
-    let clients = env_usize("BENCH_CLIENTS", 32);
-    let buyers = env_usize("BENCH_BUYERS", 1_000);
+    let requests = common::env_usize("BENCH_WEBHOOKS", 10_000);
+    let clients = common::env_usize("BENCH_CLIENTS", 32);
+    let buyers = common::env_usize("BENCH_BUYERS", 1_000);
     let data_dir = std::env::temp_dir().join(format!("sb_bench_shopify_{}", uuid::Uuid::now_v7().simple()));
     let config = Config {
         database_url: common::database_url(backend).await,

@@ -70,6 +70,11 @@ pub fn backend_in_own_process() -> Option<String> {
     None
 }
 
+/// The number in environment variable `name`, else `default`.
+pub fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
 /// The `p` quantile (0 to 1) of `samples`, which it sorts.
 pub fn percentile(samples: &mut [Duration], p: f64) -> Duration {
     samples.sort();
