@@ -164,18 +164,28 @@ impl Runtime {
         Some(prepared)
     }
 
-    /// Compiles `wasm` (or takes it from the caches) and pre-instantiates it.
+    /// Compiles `wasm` (or takes it from the caches) and pre-instantiates it. Runs asking for
+    /// the same code at once share one compilation: the first compiles, the others wait for it
+    /// (a burst of webhooks to a plugin not yet compiled no longer compiles it once each).
     pub fn prepare(&self, wasm: &[u8]) -> Result<Arc<Prepared>, RuntimeError> {
         let sha = sha256_hex(wasm);
-        if let Some(p) = self.cached(&sha) {
-            return Ok(p);
-        }
-        let component = self.compile(wasm)?;
-        self.admit(component, &sha)
+        self.cache
+            .try_get_with_by_ref(&sha, || match self.load_compiled(&sha) {
+                Some(component) => self.pre(component, &sha).map(Arc::new),
+                None => self.linked_and_stored(self.compile(wasm)?, &sha),
+            })
+            .map_err(|shared| Arc::try_unwrap(shared).unwrap_or_else(|e| RuntimeError::Invalid(e.to_string())))
     }
 
     /// Links a freshly compiled component and caches it, in memory and on disk.
     pub fn admit(&self, component: Component, sha256: &str) -> Result<Arc<Prepared>, RuntimeError> {
+        let prepared = self.linked_and_stored(component, sha256)?;
+        self.cache.insert(sha256.to_owned(), prepared.clone());
+        Ok(prepared)
+    }
+
+    /// Links a compiled component and writes it to the disk cache.
+    fn linked_and_stored(&self, component: Component, sha256: &str) -> Result<Arc<Prepared>, RuntimeError> {
         let prepared = Arc::new(self.pre(component.clone(), sha256)?);
         if let Some(path) = self.disk_path(sha256) {
             let written = component
@@ -190,7 +200,6 @@ impl Runtime {
                 tracing::warn!(%error, "could not cache a compiled plugin on disk");
             }
         }
-        self.cache.insert(sha256.to_owned(), prepared.clone());
         Ok(prepared)
     }
 

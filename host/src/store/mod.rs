@@ -46,24 +46,29 @@ pub mod webhook_attempts;
 pub mod webhook_deliveries;
 pub mod webhook_endpoints;
 pub mod webhook_receipts;
+mod write_turn;
 
 use std::ops::{Deref, DerefMut};
 use std::str::FromStr;
 use std::time::Duration;
 
+use futures_util::future::BoxFuture;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::Migrator;
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyPool, ConnectOptions, Connection, Executor, Transaction};
+use tokio::sync::OwnedSemaphorePermit;
 
 use crate::tenancy::TenantCtx;
+use write_turn::WriteTurns;
+pub use write_turn::WriteTx;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/postgres");
 
-pub type Tx = Transaction<'static, Any>;
+pub type Tx = WriteTx<'static>;
 /// A transaction on a connection held by the caller ([`Store::bulk_connection`]).
-pub type BulkTx<'c> = Transaction<'c, Any>;
+pub type BulkTx<'c> = WriteTx<'c>;
 /// What store functions run on: a transaction or a plain pooled connection both deref to it.
 pub type Conn = sqlx::AnyConnection;
 
@@ -145,6 +150,7 @@ pub fn now_ms() -> i64 {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    turns: WriteTurns,
 }
 
 impl Store {
@@ -192,7 +198,8 @@ impl Store {
             })
             .connect_with(options)
             .await?;
-        Ok(Self { pool, backend })
+        let turns = WriteTurns::new(backend == Backend::Sqlite);
+        Ok(Self { pool, backend, turns })
     }
 
     pub fn backend(&self) -> Backend {
@@ -229,7 +236,14 @@ impl Store {
     }
 
     async fn begin(&self) -> Result<Tx> {
-        Ok(self.pool.begin_with(self.begin_statement()).await?)
+        // The connection first, then the turn: a writer waiting for its turn may hold a pooled
+        // connection, but the writer holding the turn never waits for one.
+        let conn = self.pool.acquire().await?;
+        let turn = self.turns.take().await?;
+        // `Transaction::begin` is how `Pool::begin_with` moves a pooled connection into a
+        // `'static` transaction; called here so the turn is taken between the two.
+        let tx = Transaction::begin(conn, Some(self.begin_statement().into())).await?;
+        Ok(WriteTx::new(tx, turn))
     }
 
     /// A transaction for one tenant. On PostgreSQL, row-level security applies to it.
@@ -277,22 +291,24 @@ impl Store {
 
     /// [`Store::tenant_tx`] on a connection from [`Store::bulk_connection`].
     pub async fn tenant_tx_on<'c>(&self, conn: &'c mut PoolConnection<Any>, ctx: &TenantCtx) -> Result<BulkTx<'c>> {
-        self.begin_on(conn, self.begin_statement(), ctx).await
+        let turn = self.turns.take().await?;
+        self.begin_on(conn, self.begin_statement(), turn, ctx).await
     }
 
     /// Tenant-scoped reads on a connection from [`Store::bulk_connection`]: one snapshot, and on
     /// SQLite a deferred transaction, so readers never take the write lock.
     pub async fn tenant_read_on<'c>(&self, conn: &'c mut PoolConnection<Any>, ctx: &TenantCtx) -> Result<BulkTx<'c>> {
-        self.begin_on(conn, "BEGIN", ctx).await
+        self.begin_on(conn, "BEGIN", None, ctx).await
     }
 
     async fn begin_on<'c>(
         &self,
         conn: &'c mut PoolConnection<Any>,
         statement: &'static str,
+        turn: Option<OwnedSemaphorePermit>,
         ctx: &TenantCtx,
     ) -> Result<BulkTx<'c>> {
-        let mut tx = Connection::begin_with(&mut **conn, statement).await?;
+        let mut tx = WriteTx::new(Connection::begin_with(&mut **conn, statement).await?, turn);
         self.enter_tenant(&mut tx, ctx).await?;
         Ok(tx)
     }
@@ -314,5 +330,24 @@ impl Store {
     /// credential by hash) and for creating tenants. Callers are in `domain::identity` only.
     pub(crate) async fn system_tx(&self) -> Result<Tx> {
         self.begin().await
+    }
+
+    /// Deletes in system transactions of at most `limit` rows each, so housekeeping never holds
+    /// the write lock for long: `delete` deletes up to `limit` rows and says how many went.
+    /// Returns the total.
+    pub(crate) async fn delete_in_batches<F>(&self, limit: i64, mut delete: F) -> Result<u64>
+    where
+        F: for<'a> FnMut(&'a mut Conn, i64) -> BoxFuture<'a, Result<u64>>,
+    {
+        let mut total = 0;
+        loop {
+            let mut tx = self.system_tx().await?;
+            let deleted = delete(&mut tx, limit).await?;
+            tx.commit().await?;
+            total += deleted;
+            if deleted < limit as u64 {
+                return Ok(total);
+            }
+        }
     }
 }
