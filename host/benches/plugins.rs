@@ -35,7 +35,7 @@ impl HostApi for MemoryKv {
     fn kv_get(&mut self, key: &str) -> HostResult<Option<Vec<u8>>> {
         Ok(self.0.get(key).cloned())
     }
-    fn kv_put(&mut self, key: &str, value: &[u8]) -> HostResult<()> {
+    fn kv_put(&mut self, key: &str, value: &[u8], _: Option<u64>) -> HostResult<()> {
         self.0.insert(key.to_owned(), value.to_vec());
         Ok(())
     }
@@ -185,7 +185,9 @@ fn main() {
         // The keys the handler reads hold values, as they would in use.
         let mut seeding = host();
         for i in 0..10 {
-            seeding.kv_put(&format!("k{i}"), b"a small value").expect("kv put");
+            seeding
+                .kv_put(&format!("k{i}"), b"a small value", None)
+                .expect("kv put");
         }
         measure(
             &format!("10 KV gets, {backend} store"),

@@ -85,8 +85,9 @@ pub async fn serve(
 }
 
 /// Bounded state stays bounded. Rate limiters keep state per key (every email and address that
-/// tried to log in): keys back under their limit are dropped every minute. Webhook receipts and
-/// finished webhook deliveries past their retention are deleted every hour.
+/// tried to log in): keys back under their limit are dropped every minute. Webhook receipts,
+/// finished webhook deliveries past their retention and expired plugin KV entries are deleted
+/// every hour.
 async fn housekeeping(state: Arc<AppState>) {
     const PRUNE_EVERY: u64 = 60;
     let mut every = tokio::time::interval(Duration::from_secs(60));
@@ -101,6 +102,10 @@ async fn housekeeping(state: Arc<AppState>) {
                     crate::signatures::receipts::prune(&state.store).await,
                 ),
                 ("webhook deliveries", retention::prune(&state).await),
+                (
+                    "expired plugin KV entries",
+                    crate::domain::plugins::kv_expiry::prune(&state.store).await,
+                ),
             ];
             for (what, result) in pruned {
                 match result {

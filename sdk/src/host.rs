@@ -49,6 +49,8 @@ pub mod log {
 
 /// Capability `kv`: the installation's own key-value store, within a size quota.
 pub mod kv {
+    use std::time::Duration;
+
     use crate::bindings::switchboard::plugin::host as raw;
     use crate::Result;
 
@@ -57,6 +59,13 @@ pub mod kv {
     }
     pub fn put(key: &str, value: &[u8]) -> Result<()> {
         Ok(raw::kv_put(key, value)?)
+    }
+    /// Like [`put`], but the entry is gone `ttl` from now (at most 90 days): for things worth
+    /// remembering only for a while, such as webhook delivery ids seen within a retry window.
+    /// Expired entries count nothing against the quota.
+    pub fn put_expiring(key: &str, value: &[u8], ttl: Duration) -> Result<()> {
+        let ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX);
+        Ok(raw::kv_put_expiring(key, value, ttl_ms)?)
     }
     pub fn delete(key: &str) -> Result<()> {
         Ok(raw::kv_delete(key)?)

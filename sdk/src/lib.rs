@@ -39,7 +39,7 @@
 //! # plugin.toml
 //! name = "greeter"
 //! version = "0.1.0"
-//! interface = "0.1.0"
+//! interface = "0.1.1"
 //! description = "Tags every new customer."
 //! events = ["customer.created"]
 //! webhooks = ["hits"]
@@ -70,7 +70,7 @@ pub use serde;
 pub use serde_json;
 
 /// The interface version this SDK was generated from (the WIT package version).
-pub const INTERFACE_VERSION: &str = "0.1.0";
+pub const INTERFACE_VERSION: &str = "0.1.1";
 
 /// A plugin's handlers. Every method has a default, so a plugin implements only what its
 /// manifest subscribes to.

@@ -117,7 +117,11 @@ impl host::Host for Call {
     }
 
     fn kv_put(&mut self, key: String, value: Vec<u8>) -> wasmtime::Result<HostResult<()>> {
-        gated!(self, Capability::Kv, |h| h.kv_put(&key, &value))
+        gated!(self, Capability::Kv, |h| h.kv_put(&key, &value, None))
+    }
+
+    fn kv_put_expiring(&mut self, key: String, value: Vec<u8>, ttl_ms: u64) -> wasmtime::Result<HostResult<()>> {
+        gated!(self, Capability::Kv, |h| h.kv_put(&key, &value, Some(ttl_ms)))
     }
 
     fn kv_delete(&mut self, key: String) -> wasmtime::Result<HostResult<()>> {

@@ -9,7 +9,8 @@ pub type HostResult<T> = Result<T, HostError>;
 /// blocking thread.
 pub trait HostApi: Send {
     fn kv_get(&mut self, key: &str) -> HostResult<Option<Vec<u8>>>;
-    fn kv_put(&mut self, key: &str, value: &[u8]) -> HostResult<()>;
+    /// Stores for good, or for `ttl_ms` when given (`kv-put-expiring`).
+    fn kv_put(&mut self, key: &str, value: &[u8], ttl_ms: Option<u64>) -> HostResult<()>;
     fn kv_delete(&mut self, key: &str) -> HostResult<()>;
     fn kv_list(&mut self, prefix: &str, after: Option<&str>, limit: u32) -> HostResult<Vec<String>>;
     fn customer_get(&mut self, id: &str) -> HostResult<Option<Customer>>;
@@ -35,7 +36,7 @@ impl HostApi for NoHost {
     fn kv_get(&mut self, _: &str) -> HostResult<Option<Vec<u8>>> {
         unavailable()
     }
-    fn kv_put(&mut self, _: &str, _: &[u8]) -> HostResult<()> {
+    fn kv_put(&mut self, _: &str, _: &[u8], _: Option<u64>) -> HostResult<()> {
         unavailable()
     }
     fn kv_delete(&mut self, _: &str) -> HostResult<()> {

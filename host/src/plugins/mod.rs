@@ -23,22 +23,17 @@ pub use outcome::{Outcome, Run};
 pub use runtime::{Input, Output, Prepared, Runtime, RuntimeError};
 
 /// The interface version this host implements (the WIT package version in `sdk/wit/`).
-pub const INTERFACE_VERSION: &str = "0.1.0";
+pub const INTERFACE_VERSION: &str = "0.1.1";
 
-/// Whether a plugin built for interface `version` can run here: semver-compatible with
-/// [`INTERFACE_VERSION`] (same major; for major 0, same minor).
+/// Whether a plugin built for interface `version` can run here: a version this host's
+/// interface extends (semver-compatible, so same major, for major 0 same minor, and no newer).
 pub fn interface_compatible(version: &str) -> bool {
-    let parts = |v: &str| -> Option<(u64, u64)> {
-        let mut it = v.split('.');
-        let major = it.next()?.parse().ok()?;
-        let minor = it.next()?.parse().ok()?;
-        it.next()?.parse::<u64>().ok()?;
-        it.next().is_none().then_some((major, minor))
+    let Ok(built_for) = semver::Version::parse(version) else {
+        return false;
     };
-    match (parts(version), parts(INTERFACE_VERSION)) {
-        (Some((a, b)), Some((x, y))) => a == x && (a != 0 || b == y),
-        _ => false,
-    }
+    let host = semver::Version::parse(INTERFACE_VERSION).expect("INTERFACE_VERSION is a version");
+    let caret = semver::VersionReq::parse(&format!("^{built_for}")).expect("a version makes a requirement");
+    caret.matches(&host) && built_for.pre.is_empty()
 }
 
 #[cfg(test)]
@@ -46,7 +41,9 @@ mod tests {
     #[test]
     fn interface_versions_are_compatible_within_a_major() {
         assert!(super::interface_compatible("0.1.0"));
-        assert!(super::interface_compatible("0.1.7"));
+        assert!(super::interface_compatible("0.1.1"));
+        assert!(!super::interface_compatible("0.1.2"), "newer than the host");
+        assert!(!super::interface_compatible("0.1.1-rc.1"));
         assert!(!super::interface_compatible("0.2.0"));
         assert!(!super::interface_compatible("1.1.0"));
         assert!(!super::interface_compatible("0.1"));

@@ -1,45 +1,80 @@
-//! Each installation's key-value store.
+//! Each installation's key-value store. Entries may expire: reads take the time `now` (ms) and
+//! see only entries live then; expired rows stay until [`prune_expired`] deletes them.
 
 use super::{Conn, Result};
 use crate::tenancy::TenantCtx;
 
-pub async fn get(conn: &mut Conn, ctx: &TenantCtx, installation: &str, key: &str) -> Result<Option<Vec<u8>>> {
-    Ok(
-        sqlx::query_scalar("SELECT value FROM plugin_kv WHERE tenant_id = $1 AND installation_id = $2 AND key = $3")
-            .bind(ctx.tenant_id.as_str())
-            .bind(installation)
-            .bind(key)
-            .fetch_optional(&mut *conn)
-            .await?,
-    )
+/// The condition an entry is live at `$n` under.
+macro_rules! live_at {
+    ($n:literal) => {
+        concat!("(expires_at IS NULL OR expires_at > $", $n, ")")
+    };
 }
 
-/// Bytes stored by the installation (keys and values), not counting `except_key`.
-pub async fn usage(conn: &mut Conn, ctx: &TenantCtx, installation: &str, except_key: &str) -> Result<i64> {
-    let used: Option<i64> = sqlx::query_scalar(
+pub async fn get(conn: &mut Conn, ctx: &TenantCtx, installation: &str, key: &str, now: i64) -> Result<Option<Vec<u8>>> {
+    Ok(sqlx::query_scalar(concat!(
+        "SELECT value FROM plugin_kv WHERE tenant_id = $1 AND installation_id = $2 AND key = $3 AND ",
+        live_at!(4)
+    ))
+    .bind(ctx.tenant_id.as_str())
+    .bind(installation)
+    .bind(key)
+    .bind(now)
+    .fetch_optional(&mut *conn)
+    .await?)
+}
+
+/// Bytes held by the installation's live entries (keys and values), not counting `except_key`.
+pub async fn usage(conn: &mut Conn, ctx: &TenantCtx, installation: &str, except_key: &str, now: i64) -> Result<i64> {
+    let used: Option<i64> = sqlx::query_scalar(concat!(
         "SELECT CAST(SUM(LENGTH(key) + LENGTH(value)) AS BIGINT) FROM plugin_kv \
-         WHERE tenant_id = $1 AND installation_id = $2 AND key <> $3",
-    )
+         WHERE tenant_id = $1 AND installation_id = $2 AND key <> $3 AND ",
+        live_at!(4)
+    ))
     .bind(ctx.tenant_id.as_str())
     .bind(installation)
     .bind(except_key)
+    .bind(now)
     .fetch_one(&mut *conn)
     .await?;
     Ok(used.unwrap_or(0))
 }
 
-pub async fn put(tx: &mut Conn, ctx: &TenantCtx, installation: &str, key: &str, value: &[u8]) -> Result<()> {
+/// Stores `value` under `key`, until `expires_at` (ms) when given, else for good.
+pub async fn put(
+    tx: &mut Conn,
+    ctx: &TenantCtx,
+    installation: &str,
+    key: &str,
+    value: &[u8],
+    expires_at: Option<i64>,
+) -> Result<()> {
     sqlx::query(
-        "INSERT INTO plugin_kv (tenant_id, installation_id, key, value) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (installation_id, key) DO UPDATE SET value = excluded.value",
+        "INSERT INTO plugin_kv (tenant_id, installation_id, key, value, expires_at) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (installation_id, key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at",
     )
     .bind(ctx.tenant_id.as_str())
     .bind(installation)
     .bind(key)
     .bind(value)
+    .bind(expires_at)
     .execute(&mut *tx)
     .await?;
     Ok(())
+}
+
+/// Deletes up to `limit` entries (of every tenant) expired by `now`, soonest expired first.
+/// Returns how many went.
+pub async fn prune_expired(tx: &mut Conn, now: i64, limit: i64) -> Result<u64> {
+    Ok(sqlx::query(
+        "DELETE FROM plugin_kv WHERE (installation_id, key) IN (SELECT installation_id, key FROM plugin_kv \
+         WHERE expires_at IS NOT NULL AND expires_at <= $1 ORDER BY expires_at LIMIT $2)",
+    )
+    .bind(now)
+    .bind(limit)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected())
 }
 
 pub async fn delete(tx: &mut Conn, ctx: &TenantCtx, installation: &str, key: &str) -> Result<()> {
@@ -60,19 +95,23 @@ pub async fn list(
     prefix: &str,
     after: &str,
     limit: i64,
+    now: i64,
 ) -> Result<Vec<String>> {
     // A range instead of LIKE, so '%' and '_' in keys are literal.
     let upper = format!("{prefix}\u{10FFFF}");
-    Ok(sqlx::query_scalar(
+    Ok(sqlx::query_scalar(concat!(
         "SELECT key FROM plugin_kv WHERE tenant_id = $1 AND installation_id = $2 AND key >= $3 AND key < $4 \
-         AND key > $5 ORDER BY key LIMIT $6",
-    )
+         AND key > $5 AND ",
+        live_at!(7),
+        " ORDER BY key LIMIT $6"
+    ))
     .bind(ctx.tenant_id.as_str())
     .bind(installation)
     .bind(prefix)
     .bind(upper)
     .bind(after)
     .bind(limit)
+    .bind(now)
     .fetch_all(&mut *conn)
     .await?)
 }
@@ -85,15 +124,19 @@ pub async fn snapshot(
     installation: &str,
     limit: i64,
     inline_bytes: i64,
+    now: i64,
 ) -> Result<Vec<(String, Option<Vec<u8>>)>> {
-    Ok(sqlx::query_as(
+    Ok(sqlx::query_as(concat!(
         "SELECT key, CASE WHEN LENGTH(value) <= $3 THEN value END FROM plugin_kv \
-         WHERE tenant_id = $1 AND installation_id = $2 ORDER BY key LIMIT $4",
-    )
+         WHERE tenant_id = $1 AND installation_id = $2 AND ",
+        live_at!(5),
+        " ORDER BY key LIMIT $4"
+    ))
     .bind(ctx.tenant_id.as_str())
     .bind(installation)
     .bind(inline_bytes)
     .bind(limit)
+    .bind(now)
     .fetch_all(&mut *conn)
     .await?)
 }

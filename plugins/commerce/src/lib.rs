@@ -1,12 +1,14 @@
 //! What the Shopify and WooCommerce plugins share: the base64 HMAC-SHA256 signature both
 //! shops put on their webhooks, replay protection by delivery id in the installation's KV
-//! store, and writing shop customers and orders into the CRM.
+//! store (remembered for 72 hours), and writing shop customers and orders into the CRM.
 //!
 //! The signature is checked inside the plugin, with `hmac`/`sha2` compiled to wasm, rather than
 //! by a host function: the secret is the installation's own config, the check is a few
 //! microseconds of fuel, and the host interface stays free of shop-specific calls.
 
 pub mod abandoned;
+
+use std::time::Duration;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -15,6 +17,10 @@ use sha2::Sha256;
 use switchboard_sdk::host::{self, CustomerInput};
 use switchboard_sdk::serde_json::{json, Value};
 use switchboard_sdk::{Request, Response, Result};
+
+/// How long a webhook delivery id is remembered: past the longest retry window of the stores
+/// (Shopify retries for 48 hours, WooCommerce for less).
+const DELIVERY_MEMORY: Duration = Duration::from_secs(72 * 3600);
 
 /// Whether `signature` (base64) is the HMAC-SHA256 of `body` under `secret`, in constant time.
 pub fn signed(secret: &str, body: &[u8], signature: Option<&str>) -> bool {
@@ -153,7 +159,8 @@ pub fn handle(
     let payload = request.json()?;
     let done = apply(&action(&payload))?;
     if let Some(key) = &delivery {
-        host::kv::put(key, b"1")?;
+        // Forgotten after the retry window, so seen ids never fill the KV quota.
+        host::kv::put_expiring(key, b"1", DELIVERY_MEMORY)?;
     }
     Ok(Response::json(200, &done))
 }

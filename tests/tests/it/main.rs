@@ -20,6 +20,7 @@ mod isolation;
 mod jobs;
 mod openapi;
 mod plugin_dispatch;
+mod plugin_kv;
 mod plugins;
 mod resend_webhooks;
 mod role_matrix;

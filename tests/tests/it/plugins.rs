@@ -297,22 +297,25 @@ async fn bad_uploads_and_installs_are_refused_whole() {
         upload(
             &owner,
             wasm.clone(),
-            &manifest.replace("interface = \"0.1.0\"", "interface = \"0.1.3\""),
+            &manifest.replace("interface = \"0.1.1\"", "interface = \"0.1.0\""),
         )
         .await,
         "manifest.interface",
-        "built for 0.1.0",
+        "built for 0.1.1",
     );
-    refused(
-        upload(
-            &owner,
-            wasm.clone(),
-            &manifest.replace("interface = \"0.1.0\"", "interface = \"1.0.0\""),
-        )
-        .await,
-        "manifest.interface",
-        "not compatible",
-    );
+    // A newer interface than the host's, or another major one.
+    for newer in ["0.1.2", "1.0.0"] {
+        refused(
+            upload(
+                &owner,
+                wasm.clone(),
+                &manifest.replace("interface = \"0.1.1\"", &format!("interface = \"{newer}\"")),
+            )
+            .await,
+            "manifest.interface",
+            "not compatible",
+        );
+    }
     refused(
         upload(
             &owner,

@@ -17,12 +17,14 @@ use crate::plugins::manifest::is_event_type;
 use crate::plugins::{HostApi, HostResult};
 use crate::providers::email::SendError as ProviderError;
 use crate::state::AppState;
-use crate::store;
+use crate::store::{self, now_ms};
 use crate::tenancy::TenantCtx;
 
 /// Longest KV key, and most keys one list returns.
 const MAX_KEY: usize = 512;
 const MAX_LIST: u32 = 1000;
+/// Longest a KV entry may be kept by `kv-put-expiring` (90 days).
+const MAX_TTL_MS: u64 = 90 * 24 * 3600 * 1000;
 /// Largest response body `http-fetch` hands back.
 const MAX_FETCH_BYTES: usize = 1 << 20;
 
@@ -110,6 +112,14 @@ fn json_object(field: &str, text: &str) -> HostResult<Map<String, Value>> {
     }
 }
 
+/// When an entry put at `now` for `ttl_ms` expires.
+fn expiry(now: i64, ttl_ms: u64) -> HostResult<i64> {
+    if ttl_ms == 0 || ttl_ms > MAX_TTL_MS {
+        return Err(HostError::Invalid(format!("ttl-ms is 1 to {MAX_TTL_MS}")));
+    }
+    Ok(now + ttl_ms as i64)
+}
+
 fn check_key(key: &str) -> HostResult<()> {
     if key.is_empty() || key.len() > MAX_KEY {
         return Err(HostError::Invalid(format!("keys are 1 to {MAX_KEY} bytes")));
@@ -161,6 +171,7 @@ impl TenantHost {
                 &self.installation,
                 kv_view::SNAPSHOT_KEYS + 1,
                 kv_view::INLINE_BYTES,
+                now_ms(),
             )
             .await?;
             read.commit().await?;
@@ -189,7 +200,7 @@ impl HostApi for TenantHost {
         }
         let value = self.block(async {
             let mut read = self.state.store.tenant_read(&self.ctx).await?;
-            let value = store::plugin_kv::get(&mut read, &self.ctx, &self.installation, key).await?;
+            let value = store::plugin_kv::get(&mut read, &self.ctx, &self.installation, key, now_ms()).await?;
             read.commit().await?;
             Ok::<_, HostError>(value)
         })?;
@@ -197,16 +208,18 @@ impl HostApi for TenantHost {
         Ok(value)
     }
 
-    fn kv_put(&mut self, key: &str, value: &[u8]) -> HostResult<()> {
+    fn kv_put(&mut self, key: &str, value: &[u8], ttl_ms: Option<u64>) -> HostResult<()> {
         check_key(key)?;
+        let now = now_ms();
+        let expires_at = ttl_ms.map(|ttl| expiry(now, ttl)).transpose()?;
         let quota = self.state.plugins.kv_quota_bytes as i64;
         self.block(async {
             let mut tx = self.state.store.tenant_tx(&self.ctx).await?;
-            let used = store::plugin_kv::usage(&mut tx, &self.ctx, &self.installation, key).await?;
+            let used = store::plugin_kv::usage(&mut tx, &self.ctx, &self.installation, key, now).await?;
             if used + (key.len() + value.len()) as i64 > quota {
                 return Err(HostError::Quota(format!("the KV store is limited to {quota} bytes")));
             }
-            store::plugin_kv::put(&mut tx, &self.ctx, &self.installation, key, value).await?;
+            store::plugin_kv::put(&mut tx, &self.ctx, &self.installation, key, value, expires_at).await?;
             tx.commit().await.map_err(store::StoreError::from)?;
             Ok(())
         })?;
@@ -241,6 +254,7 @@ impl HostApi for TenantHost {
                 prefix,
                 after.unwrap_or(""),
                 limit,
+                now_ms(),
             )
             .await?;
             read.commit().await?;

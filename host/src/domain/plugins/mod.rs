@@ -8,6 +8,7 @@ pub mod hooks;
 pub mod host;
 pub mod installations;
 pub mod invoke;
+pub mod kv_expiry;
 pub mod kv_view;
 pub mod ticks;
 pub mod uploads;

@@ -14,14 +14,10 @@ const BATCH: i64 = 5_000;
 pub async fn prune(state: &AppState) -> Result<u64, StoreError> {
     let retention = Duration::from_secs(state.config.webhooks_retention_days.saturating_mul(24 * 3600));
     let before = now_ms() - retention.as_millis() as i64;
-    let mut total = 0;
-    loop {
-        let mut tx = state.store.system_tx().await?;
-        let pruned = store::webhook_deliveries::prune(&mut tx, before, BATCH).await?;
-        tx.commit().await?;
-        total += pruned;
-        if pruned < BATCH as u64 {
-            return Ok(total);
-        }
-    }
+    state
+        .store
+        .delete_in_batches(BATCH, |tx, limit| {
+            Box::pin(store::webhook_deliveries::prune(tx, before, limit))
+        })
+        .await
 }

@@ -1,6 +1,8 @@
 // Does what the event type says, so each limit of the sandbox can be met on purpose. (A plain
 // comment: tests/plugins/hostile-next includes this file as another version of the plugin.)
 
+use std::time::Duration;
+
 use switchboard_sdk::serde_json::{json, Value};
 use switchboard_sdk::{host, plugin, Event, Plugin, Request, Response, Result};
 
@@ -90,6 +92,20 @@ impl Plugin for Hostile {
                 let deleted = host::kv::get("many/0000")?.is_none();
                 let after = host::kv::list("many/", None, 1000)?.len();
                 Ok(json!({"matching": matching, "missing": missing, "listed": listed, "deleted": deleted, "after": after}))
+            }
+            // Puts `len` bytes under `key`, for `ttl_ms` when given (else for good); lists after.
+            "kv-put" => {
+                let key = event.data["key"].as_str().unwrap_or("k");
+                let value = "x".repeat(event.data["len"].as_u64().unwrap_or(1) as usize);
+                match event.data["ttl_ms"].as_u64() {
+                    Some(ttl) => host::kv::put_expiring(key, value.as_bytes(), Duration::from_millis(ttl))?,
+                    None => host::kv::put(key, value.as_bytes())?,
+                }
+                Ok(json!({"keys": host::kv::list("", None, 100)?}))
+            }
+            "kv-get" => {
+                let key = event.data["key"].as_str().unwrap_or("k");
+                Ok(json!({"found": host::kv::get(key)?.is_some(), "keys": host::kv::list("", None, 100)?}))
             }
             "log" => {
                 host::log::info("hello from the plugin");

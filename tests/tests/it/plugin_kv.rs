@@ -1,0 +1,95 @@
+//! KV entries that expire (`kv-put-expiring`, interface 0.1.1), and components built for the
+//! interface before it, which still run.
+
+use serde_json::{json, Value};
+use switchboard::domain::plugins::kv_expiry;
+use switchboard_tests::plugins::{hostile_for_interface_0_1_0, install, installed, invoke, upload};
+use switchboard_tests::{Session, TestServer};
+
+async fn kv(owner: &Session, id: &str, handler: &str, data: Value) -> Value {
+    let run = invoke(owner, id, handler, data).await;
+    assert_eq!(run["outcome"], "ok", "{run}");
+    run["output"].clone()
+}
+
+/// An expiring entry is there until its time, then absent from gets, lists and the quota, and
+/// housekeeping deletes it; an entry kept for an hour stays. A time to live out of range is
+/// refused.
+#[tokio::test]
+async fn kv_entries_expire() {
+    let server = TestServer::start_with(|c| c.plugin_kv_quota_bytes = 300).await;
+    let owner = server.signup("Expiry").await;
+    let id = installed(&owner, &["kv"]).await;
+
+    let lasting = kv(
+        &owner,
+        &id,
+        "kv-put",
+        json!({"key": "lasting", "len": 1, "ttl_ms": 3_600_000}),
+    )
+    .await;
+    assert_eq!(lasting["keys"], json!(["lasting"]));
+    kv(&owner, &id, "kv-put", json!({"key": "brief", "len": 200, "ttl_ms": 1})).await;
+    for ttl in [0, 91 * 24 * 3_600_000u64] {
+        let refused = invoke(&owner, &id, "kv-put", json!({"key": "bad", "ttl_ms": ttl})).await;
+        assert_eq!(refused["outcome"], "error", "{refused}");
+        assert!(refused["error"].as_str().unwrap().contains("ttl-ms"), "{refused}");
+    }
+
+    // Each run reads the store anew; "brief" is gone once a millisecond has passed.
+    let mut gone = None;
+    for _ in 0..1000 {
+        let got = kv(&owner, &id, "kv-get", json!({"key": "brief"})).await;
+        if got["found"] == false {
+            gone = Some(got);
+            break;
+        }
+    }
+    let gone = gone.expect("the 1 ms entry expired");
+    assert_eq!(gone["keys"], json!(["lasting"]), "expired entries are not listed");
+
+    // 250 bytes fit only if the expired 205 no longer count against the 300-byte quota; more
+    // does not fit.
+    kv(&owner, &id, "kv-put", json!({"key": "big", "len": 250})).await;
+    let over = invoke(&owner, &id, "kv-put", json!({"key": "more", "len": 100})).await;
+    assert_eq!(over["outcome"], "error", "{over}");
+    assert!(
+        over["error"].as_str().unwrap().contains("limited to 300 bytes"),
+        "{over}"
+    );
+
+    assert_eq!(kv_expiry::prune(&server.state.store).await.unwrap(), 1);
+    assert_eq!(kv_expiry::prune(&server.state.store).await.unwrap(), 0);
+    let kept = kv(&owner, &id, "kv-get", json!({"key": "lasting"})).await;
+    assert_eq!(kept, json!({"found": true, "keys": ["big", "lasting"]}));
+}
+
+/// Putting a key for good after putting it with a time to live keeps it for good.
+#[tokio::test]
+async fn a_plain_put_makes_an_expiring_entry_permanent() {
+    let server = TestServer::start().await;
+    let owner = server.signup("Permanent").await;
+    let id = installed(&owner, &["kv"]).await;
+    kv(&owner, &id, "kv-put", json!({"key": "k", "ttl_ms": 1})).await;
+    kv(&owner, &id, "kv-put", json!({"key": "k"})).await;
+    // Runs later, when the 1 ms entry would have expired: nothing to prune, still there.
+    kv(&owner, &id, "kv-get", json!({"key": "k"})).await;
+    assert_eq!(kv_expiry::prune(&server.state.store).await.unwrap(), 0);
+    let got = kv(&owner, &id, "kv-get", json!({"key": "k"})).await;
+    assert_eq!(got, json!({"found": true, "keys": ["k"]}));
+}
+
+/// A component built for interface 0.1.0 (before `kv-put-expiring`) uploads and runs on this
+/// 0.1.1 host: its imports and exports are matched semver-compatibly.
+#[tokio::test]
+async fn components_built_for_interface_0_1_0_still_run() {
+    let server = TestServer::start().await;
+    let owner = server.signup("Older").await;
+    let (wasm, manifest) = hostile_for_interface_0_1_0();
+    assert!(manifest.contains("interface = \"0.1.0\""));
+    let up = upload(&owner, wasm, &manifest).await;
+    assert_eq!(up.status, 201, "{}", up.body);
+    let id = install(&owner, up.body["id"].as_str().unwrap(), &["kv"]).await;
+    let run = kv(&owner, &id, "kv-roundtrip", json!({})).await;
+    assert_eq!(run, json!({"value": "hello", "keys": ["greeting"]}));
+}
