@@ -3,8 +3,11 @@
 //! abandoned: a `checkout.abandoned` event is recorded on the customer, who is tagged and
 //! emailed when the installation's config says so.
 //!
-//! Orders are noted per customer in the installation's KV store (`ordered:<customer id>` = the
-//! time of the latest order), which is what the check compares with the checkout's time.
+//! An open checkout is a key in the installation's KV store (`checkout:<customer id>:<checkout
+//! id>`) from the checkout until the customer orders (which closes all of theirs) or the check
+//! comes due, so the store holds only checkouts still open, however many customers order.
+
+use std::time::Duration;
 
 use switchboard_sdk::host::{self, Channel, Message};
 use switchboard_sdk::serde_json::{json, Value};
@@ -23,36 +26,47 @@ pub struct Then {
     pub email: Option<(String, String)>,
 }
 
-fn ordered_key(customer_id: &str) -> String {
-    format!("ordered:{customer_id}")
+/// How long past its check an open checkout is kept, should the check come late (the server
+/// was down): later than that it is taken as not abandoned, rather than mailed about weeks on.
+const LATE_CHECK_GRACE: Duration = Duration::from_secs(7 * 24 * 3600);
+/// The longest the host keeps an expiring KV entry.
+const MAX_KV_TTL: Duration = Duration::from_secs(90 * 24 * 3600);
+
+fn open_prefix(customer_id: &str) -> String {
+    format!("checkout:{customer_id}:")
 }
 
-/// Notes that `customer_id` ordered now.
+fn open_key(customer_id: &str, checkout_id: &str) -> String {
+    format!("{}{checkout_id}", open_prefix(customer_id))
+}
+
+/// Notes that `customer_id` ordered now: none of their open checkouts is abandoned.
 pub fn ordered(customer_id: &str) -> Result<()> {
-    host::kv::put(&ordered_key(customer_id), host::now_ms().to_string().as_bytes())
+    for key in host::kv::list(&open_prefix(customer_id), None, 1000)? {
+        host::kv::delete(&key)?;
+    }
+    Ok(())
 }
 
-/// Schedules the check of `checkout` by `customer_id`, `after_ms` from now.
+/// Opens `checkout` by `customer_id` and schedules its check `after_ms` from now.
 pub fn schedule_check(customer_id: &str, checkout: &ShopOrder, after_ms: u64) -> Result<()> {
+    let ttl = (Duration::from_millis(after_ms) + LATE_CHECK_GRACE).min(MAX_KV_TTL);
+    host::kv::put_expiring(&open_key(customer_id, &checkout.id), b"1", ttl)?;
     let data = json!({
         "customer_id": customer_id,
         "checkout_id": checkout.id,
         "total_minor": checkout.total_minor,
         "currency": checkout.currency,
-        "created_ms": host::now_ms(),
     });
     host::schedule(after_ms, CHECK, &data)
 }
 
 /// The check, when it comes due: `{"abandoned": false}` when the customer ordered since the
-/// checkout, else the abandonment is recorded and acted on.
+/// checkout, else the abandonment is recorded and acted on, and the checkout closed.
 pub fn check(data: &Value, then: &Then) -> Result<Value> {
     let customer = data["customer_id"].as_str().unwrap_or_default();
-    let created = data["created_ms"].as_i64().unwrap_or(0);
-    let last_order = host::kv::get(&ordered_key(customer))?
-        .and_then(|v| String::from_utf8(v).ok())
-        .and_then(|v| v.parse::<i64>().ok());
-    if last_order.is_some_and(|t| t >= created) {
+    let open = open_key(customer, data["checkout_id"].as_str().unwrap_or_default());
+    if host::kv::get(&open)?.is_none() {
         return Ok(json!({"abandoned": false}));
     }
     let props = json!({
@@ -81,5 +95,7 @@ pub fn check(data: &Value, then: &Then) -> Result<Value> {
             Err(e) => return Err(e),
         };
     }
+    // Closed last, so a check that failed half way finds it open when retried.
+    host::kv::delete(&open)?;
     Ok(json!({"abandoned": true, "email": emailed}))
 }

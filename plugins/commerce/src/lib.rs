@@ -159,8 +159,12 @@ pub fn handle(
     let payload = request.json()?;
     let done = apply(&action(&payload))?;
     if let Some(key) = &delivery {
-        // Forgotten after the retry window, so seen ids never fill the KV quota.
-        host::kv::put_expiring(key, b"1", DELIVERY_MEMORY)?;
+        // Forgotten after the retry window, so seen ids do not pile up in the KV quota. When
+        // it cannot be remembered (the quota is full), the delivery still succeeds: it was
+        // applied, and an error would make the shop send it again and apply it twice for sure.
+        if let Err(error) = host::kv::put_expiring(key, b"1", DELIVERY_MEMORY) {
+            host::log::warn(&format!("{key} applied but not remembered: {error}"));
+        }
     }
     Ok(Response::json(200, &done))
 }

@@ -132,6 +132,32 @@ async fn shopify_orders_and_customers_become_crm_records() {
     );
 }
 
+/// A delivery applied when the KV store is too full to remember its id still succeeds (an error
+/// would make the shop send it again and apply it twice), and the log says so.
+#[tokio::test]
+async fn a_delivery_the_full_kv_store_cannot_remember_still_succeeds() {
+    let server = TestServer::start_with(|c| c.plugin_kv_quota_bytes = 8).await;
+    let owner = server.signup("Full").await;
+    let url = hook_url(&owner, "shopify").await;
+    let order = json!({"id": 1, "email": "full@example.com", "total_price": "5.00", "currency": "USD"});
+    let sig = sign(SECRET, order.to_string().as_bytes());
+    let headers = [
+        ("x-shopify-topic", "orders/create"),
+        ("x-shopify-hmac-sha256", sig.as_str()),
+        ("x-shopify-webhook-id", "w-1"),
+    ];
+    let (status, body) = deliver(&server, &url, &headers, &order).await;
+    assert_eq!(status, 200, "{body} {}", last_log(&owner, &url).await);
+    let customer = only_customer(&owner).await;
+    assert_eq!(events_of(&owner, &customer).await.len(), 1);
+    let log = last_log(&owner, &url).await;
+    let message = log["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("delivery:w-1 applied but not remembered: quota"),
+        "{log}"
+    );
+}
+
 #[tokio::test]
 async fn woocommerce_orders_and_customers_become_crm_records() {
     let server = TestServer::start().await;
