@@ -194,16 +194,18 @@ pub async fn mark_sent(tx: &mut Conn, ctx: &TenantCtx, sent: &[(&str, &str)]) ->
     if sent.is_empty() {
         return Ok(());
     }
-    // One statement: the provider id per message through a CASE, so a batch is one round trip.
+    // One statement joining a VALUES list of (id, provider id): each message is found by its
+    // key. (A CASE over the ids compared every row with every WHEN: a third of a send's CPU.)
+    // `column1`/`column2` are the names both SQLite and PostgreSQL give VALUES columns.
     let mut sql = Sql::new("UPDATE email_messages SET status = 'sent', sent_at = ");
-    sql.bind(now_ms()).push(", provider_id = CASE id");
-    for (id, provider_id) in sent {
-        sql.push(" WHEN ").bind(*id).push(" THEN ").bind(*provider_id);
+    sql.bind(now_ms()).push(", provider_id = v.column2 FROM (VALUES ");
+    for (i, (id, provider_id)) in sent.iter().enumerate() {
+        sql.push(if i == 0 { "(" } else { ", (" });
+        sql.bind(*id).push(", ").bind(*provider_id).push(")");
     }
-    sql.push(" END WHERE tenant_id = ")
+    sql.push(") AS v WHERE email_messages.tenant_id = ")
         .bind(ctx.tenant_id.as_str())
-        .push(" AND id IN ")
-        .bind_list(sent.iter().map(|(id, _)| *id));
+        .push(" AND email_messages.id = v.column1");
     sql.execute(tx).await?;
     Ok(())
 }
