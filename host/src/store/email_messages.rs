@@ -179,12 +179,15 @@ pub async fn set_status(tx: &mut Conn, ctx: &TenantCtx, ids: &[&str], status: &s
     if ids.is_empty() {
         return Ok(());
     }
+    // `tenant_id || ''` keeps SQLite from walking the tenant's index (every message of the
+    // tenant: 25 ms a window at 100,000 messages, growing with the table) instead of looking
+    // up the ids.
     let mut sql = Sql::new("UPDATE email_messages SET status = ");
     sql.bind(status)
-        .push(" WHERE tenant_id = ")
-        .bind(ctx.tenant_id.as_str())
-        .push(" AND id IN ")
-        .bind_list(ids.iter().copied());
+        .push(" WHERE id IN ")
+        .bind_list(ids.iter().copied())
+        .push(" AND tenant_id || '' = ")
+        .bind(ctx.tenant_id.as_str());
     sql.execute(tx).await?;
     Ok(())
 }
@@ -196,7 +199,9 @@ pub async fn mark_sent(tx: &mut Conn, ctx: &TenantCtx, sent: &[(&str, &str)]) ->
     }
     // One statement joining a VALUES list of (id, provider id): each message is found by its
     // key. (A CASE over the ids compared every row with every WHEN: a third of a send's CPU.)
-    // `column1`/`column2` are the names both SQLite and PostgreSQL give VALUES columns.
+    // `column1`/`column2` are the names both SQLite and PostgreSQL give VALUES columns. The ids
+    // again as an IN list let PostgreSQL find the rows by key; by the join alone it hashed the
+    // VALUES and scanned the whole table.
     let mut sql = Sql::new("UPDATE email_messages SET status = 'sent', sent_at = ");
     sql.bind(now_ms()).push(", provider_id = v.column2 FROM (VALUES ");
     for (i, (id, provider_id)) in sent.iter().enumerate() {
@@ -205,7 +210,8 @@ pub async fn mark_sent(tx: &mut Conn, ctx: &TenantCtx, sent: &[(&str, &str)]) ->
     }
     sql.push(") AS v WHERE email_messages.tenant_id = ")
         .bind(ctx.tenant_id.as_str())
-        .push(" AND email_messages.id = v.column1");
+        .push(" AND email_messages.id = v.column1 AND email_messages.id IN ")
+        .bind_list(sent.iter().map(|(id, _)| *id));
     sql.execute(tx).await?;
     Ok(())
 }
