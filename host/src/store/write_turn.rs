@@ -69,3 +69,29 @@ impl DerefMut for WriteTx<'_> {
         &mut self.tx
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use futures_util::FutureExt;
+
+    use super::WriteTurns;
+
+    #[tokio::test]
+    async fn one_writer_at_a_time_on_sqlite_and_the_next_goes_as_soon_as_it_ends() {
+        let turns = WriteTurns::new(true);
+        let first = turns.take().await.unwrap();
+        assert!(first.is_some());
+        let mut second = Box::pin(turns.take());
+        assert!((&mut second).now_or_never().is_none(), "waits while the first writes");
+        drop(first);
+        assert!(second.now_or_never().expect("its turn").unwrap().is_some());
+    }
+
+    #[tokio::test]
+    async fn postgresql_writers_do_not_queue() {
+        let turns = WriteTurns::new(false);
+        let held = turns.take().await.unwrap();
+        assert!(held.is_none());
+        assert!(turns.take().now_or_never().expect("no wait").unwrap().is_none());
+    }
+}
