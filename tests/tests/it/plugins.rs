@@ -121,13 +121,31 @@ async fn upload_install_configure_and_invoke() {
         .assert_problem(404);
 }
 
+/// With fuel to spare, an endless loop is stopped by the wall-clock budget (epoch interruption).
+#[tokio::test]
+async fn the_wall_clock_budget_stops_an_endless_loop() {
+    let server = TestServer::start_with(|c| c.plugin_fuel = 1 << 60).await;
+    let owner = server.signup("Clock").await;
+    let id = installed(&owner, &["kv"]).await;
+    let run = invoke(&owner, &id, "loop", json!({})).await;
+    assert_eq!(run["outcome"], "timeout", "{run}");
+    assert!(
+        run["error"].as_str().unwrap().contains("wall-clock budget exhausted"),
+        "{run}"
+    );
+    assert_eq!(invoke(&owner, &id, "noop", json!({})).await["outcome"], "ok");
+}
+
 #[tokio::test]
 async fn hostile_plugins_fail_alone_and_the_log_says_why() {
-    let server = TestServer::start().await;
+    // A wall-clock budget far above what these need, so each stops at its own limit however
+    // loaded the machine is (at 50 ms, a loaded debug run hit the clock before the memory
+    // limit); the clock has its own test below.
+    let server = TestServer::start_with(|c| c.plugin_wall_ms = 5_000).await;
     let owner = server.signup("Hostile").await;
     let id = installed(&owner, &ALL_CAPS).await;
     let cases = [
-        ("loop", "timeout", "budget exhausted"),
+        ("loop", "timeout", "instruction budget exhausted"),
         ("memory-bomb", "out_of_memory", "memory limit"),
         ("recurse", "trap", "stack overflow"),
         ("huge-output", "trap", "output exceeds"),
