@@ -60,9 +60,12 @@ pub mod kv {
     pub fn put(key: &str, value: &[u8]) -> Result<()> {
         Ok(raw::kv_put(key, value)?)
     }
-    /// Like [`put`], but the entry is gone `ttl` from now (at most 90 days): for things worth
-    /// remembering only for a while, such as webhook delivery ids seen within a retry window.
-    /// Expired entries count nothing against the quota.
+    /// The longest [`put_expiring`] keeps an entry.
+    pub const MAX_TTL: Duration = Duration::from_secs(90 * 24 * 3600);
+
+    /// Like [`put`], but the entry is gone `ttl` from now (at most [`MAX_TTL`]): for things
+    /// worth remembering only for a while, such as webhook delivery ids seen within a retry
+    /// window. Expired entries count nothing against the quota.
     pub fn put_expiring(key: &str, value: &[u8], ttl: Duration) -> Result<()> {
         let ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX);
         Ok(raw::kv_put_expiring(key, value, ttl_ms)?)

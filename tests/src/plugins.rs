@@ -25,16 +25,21 @@ pub fn hostile_next() -> (Vec<u8>, String) {
 /// The hostile plugin as built for interface 0.1.0, kept as it was (`tests/plugins/compat/`):
 /// the host runs components built for the interface versions it extends.
 pub fn hostile_for_interface_0_1_0() -> (Vec<u8>, String) {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/plugins/compat/hostile-interface-0.1.0");
-    let wasm = std::fs::read(format!("{path}.wasm")).expect("the 0.1.0 component");
-    let manifest = std::fs::read_to_string(format!("{path}.toml")).expect("the 0.1.0 manifest");
-    (wasm, manifest)
+    component_and_manifest(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/plugins/compat/hostile-interface-0.1.0"
+    ))
 }
 
 /// A test plugin's component and manifest, by its folder under `tests/plugins/`.
 fn built(folder: &str) -> (Vec<u8>, String) {
-    let wasm = std::fs::read(format!("{DIST}/{folder}.wasm")).expect("tests/plugins/dist/<folder>.wasm");
-    let manifest = std::fs::read_to_string(format!("{DIST}/{folder}.toml")).expect("tests/plugins/dist/<folder>.toml");
+    component_and_manifest(&format!("{DIST}/{folder}"))
+}
+
+/// `<path>.wasm` and `<path>.toml`.
+fn component_and_manifest(path: &str) -> (Vec<u8>, String) {
+    let wasm = std::fs::read(format!("{path}.wasm")).unwrap_or_else(|e| panic!("{path}.wasm: {e}"));
+    let manifest = std::fs::read_to_string(format!("{path}.toml")).unwrap_or_else(|e| panic!("{path}.toml: {e}"));
     (wasm, manifest)
 }
 

@@ -158,10 +158,15 @@ impl Runtime {
         if let Some(p) = self.cache.get(sha256) {
             return Some(p);
         }
-        let component = self.load_compiled(sha256)?;
-        let prepared = Arc::new(self.pre(component, sha256).ok()?);
+        let prepared = self.linked_from_disk(sha256)?.ok()?;
         self.cache.insert(sha256.to_owned(), prepared.clone());
         Some(prepared)
+    }
+
+    /// The component compiled before under `sha256`, linked; `None` when not on disk.
+    fn linked_from_disk(&self, sha256: &str) -> Option<Result<Arc<Prepared>, RuntimeError>> {
+        let component = self.load_compiled(sha256)?;
+        Some(self.pre(component, sha256).map(Arc::new))
     }
 
     /// Compiles `wasm` (or takes it from the caches) and pre-instantiates it. Runs asking for
@@ -170,8 +175,8 @@ impl Runtime {
     pub fn prepare(&self, wasm: &[u8]) -> Result<Arc<Prepared>, RuntimeError> {
         let sha = sha256_hex(wasm);
         self.cache
-            .try_get_with_by_ref(&sha, || match self.load_compiled(&sha) {
-                Some(component) => self.pre(component, &sha).map(Arc::new),
+            .try_get_with_by_ref(&sha, || match self.linked_from_disk(&sha) {
+                Some(prepared) => prepared,
                 None => self.linked_and_stored(self.compile(wasm)?, &sha),
             })
             .map_err(|shared| Arc::try_unwrap(shared).unwrap_or_else(|e| RuntimeError::Invalid(e.to_string())))

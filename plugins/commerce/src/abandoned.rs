@@ -29,8 +29,6 @@ pub struct Then {
 /// How long past its check an open checkout is kept, should the check come late (the server
 /// was down): later than that it is taken as not abandoned, rather than mailed about weeks on.
 const LATE_CHECK_GRACE: Duration = Duration::from_secs(7 * 24 * 3600);
-/// The longest the host keeps an expiring KV entry.
-const MAX_KV_TTL: Duration = Duration::from_secs(90 * 24 * 3600);
 
 fn open_prefix(customer_id: &str) -> String {
     format!("checkout:{customer_id}:")
@@ -50,7 +48,7 @@ pub fn ordered(customer_id: &str) -> Result<()> {
 
 /// Opens `checkout` by `customer_id` and schedules its check `after_ms` from now.
 pub fn schedule_check(customer_id: &str, checkout: &ShopOrder, after_ms: u64) -> Result<()> {
-    let ttl = (Duration::from_millis(after_ms) + LATE_CHECK_GRACE).min(MAX_KV_TTL);
+    let ttl = (Duration::from_millis(after_ms) + LATE_CHECK_GRACE).min(host::kv::MAX_TTL);
     host::kv::put_expiring(&open_key(customer_id, &checkout.id), b"1", ttl)?;
     let data = json!({
         "customer_id": customer_id,
