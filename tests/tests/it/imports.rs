@@ -5,7 +5,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 use switchboard::domain::imports::run::BATCH_ROWS;
 use switchboard::ids::{JobId, PrefixedId};
-use switchboard::jobs::{queue, NewJob};
+use switchboard::jobs::{queue, Job, NewJob};
 use switchboard::store::now_ms;
 use switchboard_tests::{Reply, Session, TestServer};
 
@@ -424,16 +424,14 @@ async fn a_restarted_import_resumes_after_the_committed_rows() {
     assert_eq!(list[0]["email"], "c@x.io");
 }
 
-#[tokio::test]
-async fn a_worker_whose_lease_was_taken_over_writes_nothing() {
-    let server = TestServer::start_with(|c| c.job_workers = 0).await;
-    let owner = server.signup("Fenced").await;
-    let reply = upload(&owner, "", "email\na@x.io\nb@x.io\n").await;
+/// Uploads `csv` with no worker running and claims its job twice: by a first worker, and by a
+/// second once the first stalled past its lease. Answers the import id and both claims.
+async fn taken_over(server: &TestServer, owner: &Session, csv: &str) -> (String, Job, Job) {
+    let reply = upload(owner, "", csv).await;
     assert_eq!(reply.status, 202, "{}", reply.body);
     let id = reply.body["id"].as_str().unwrap().to_owned();
     let store = &server.state.store;
     let mut first = queue::claim(store, "first", now_ms(), 60_000, 10).await.unwrap();
-    // The first worker stalls past its lease; a second takes the job over.
     let mut second = queue::claim(store, "second", now_ms() + 120_000, 60_000, 10)
         .await
         .unwrap();
@@ -442,7 +440,37 @@ async fn a_worker_whose_lease_was_taken_over_writes_nothing() {
         (1, 1),
         "the expired lease is claimed again"
     );
-    let stale = switchboard::domain::imports::run_job(server.state.clone(), first.remove(0)).await;
+    (id, first.remove(0), second.remove(0))
+}
+
+/// A worker that lost its lease does not end the import either: ending it (and removing the
+/// file) belongs to the worker holding the job, which then finds the file and ends it `done`.
+#[tokio::test]
+async fn a_worker_whose_lease_was_taken_over_does_not_end_the_import() {
+    let server = TestServer::start_with(|c| c.job_workers = 0).await;
+    let owner = server.signup("Ended").await;
+    // No rows: the stale worker reaches the end without a batch that would fence it off.
+    let (id, first, second) = taken_over(&server, &owner, "email\n").await;
+    let stale = switchboard::domain::imports::run_job(server.state.clone(), first).await;
+    assert!(
+        stale.unwrap_err().to_string().contains("lease"),
+        "the stale worker is fenced off"
+    );
+    let pending = owner.get(&format!("/v1/imports/{id}")).await;
+    assert_ne!(pending.body["status"], "done", "{}", pending.body);
+    switchboard::domain::imports::run_job(server.state.clone(), second)
+        .await
+        .expect("import job");
+    let done = owner.get(&format!("/v1/imports/{id}")).await;
+    assert_eq!(done.body["status"], "done", "{}", done.body);
+}
+
+#[tokio::test]
+async fn a_worker_whose_lease_was_taken_over_writes_nothing() {
+    let server = TestServer::start_with(|c| c.job_workers = 0).await;
+    let owner = server.signup("Fenced").await;
+    let (id, first, second) = taken_over(&server, &owner, "email\na@x.io\nb@x.io\n").await;
+    let stale = switchboard::domain::imports::run_job(server.state.clone(), first).await;
     assert!(
         stale.unwrap_err().to_string().contains("lease"),
         "the stale worker is fenced off"
@@ -451,7 +479,7 @@ async fn a_worker_whose_lease_was_taken_over_writes_nothing() {
         customers(&owner).await.is_empty(),
         "nothing written by the stale worker"
     );
-    switchboard::domain::imports::run_job(server.state.clone(), second.remove(0))
+    switchboard::domain::imports::run_job(server.state.clone(), second)
         .await
         .expect("import job");
     let done = owner.get(&format!("/v1/imports/{id}")).await;

@@ -165,12 +165,12 @@ async fn run_import(state: &AppState, job: &Job) -> HandlerResult {
     set_status(state, &ctx, &id, "running", None).await?;
     match run::run(state, &ctx, job, &id, &import).await {
         Ok(()) => {
-            set_status(state, &ctx, &id, "done", None).await?;
+            end(state, &ctx, job, &id, "done", None).await?;
             run::cleanup(&import).await;
             Ok(())
         }
         Err(e) if e.is_permanent() || job.is_last_attempt() => {
-            set_status(state, &ctx, &id, "failed", Some(&e.to_string())).await?;
+            end(state, &ctx, job, &id, "failed", Some(&e.to_string())).await?;
             run::cleanup(&import).await;
             // A file that cannot be read will not read on a retry either: the import has failed,
             // the job has done its work.
@@ -182,6 +182,25 @@ async fn run_import(state: &AppState, job: &Job) -> HandlerResult {
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// Ends the import with `status`, unless the job's lease passed to another worker meanwhile:
+/// then that worker, which carries on from the last batch, ends it and removes the file (a
+/// stale worker ending it had removed the file under the new one, which then failed the import
+/// although every row was in).
+async fn end(
+    state: &AppState,
+    ctx: &TenantCtx,
+    job: &Job,
+    id: &ImportId,
+    status: &str,
+    error: Option<&str>,
+) -> Result<(), run::RunError> {
+    let mut tx = state.store.tenant_tx(ctx).await?;
+    run::hold_lease(state, &mut tx, job).await?;
+    store::imports::set_status(&mut tx, ctx, id, status, error).await?;
+    tx.commit().await.map_err(store::StoreError::from)?;
+    Ok(())
 }
 
 async fn set_status(state: &AppState, ctx: &TenantCtx, id: &ImportId, status: &str, error: Option<&str>) -> Result<()> {

@@ -108,6 +108,15 @@ pub async fn run(
     }
 }
 
+/// Renews `job`'s lease in `tx`; [`RunError::LeaseLost`] when another worker holds it now.
+pub(super) async fn hold_lease(state: &AppState, tx: &mut Conn, job: &Job) -> Result<(), RunError> {
+    let until = now_ms() + state.config.job_lease_ms as i64;
+    if !store::jobs::heartbeat(tx, &job.id, &job.locked_by, until).await? {
+        return Err(RunError::LeaseLost);
+    }
+    Ok(())
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn write_batch(
     state: &AppState,
@@ -122,10 +131,7 @@ async fn write_batch(
     let mut tx = state.store.tenant_tx_on(conn, ctx).await?;
     // Renewing the lease in the batch's own transaction keeps it alive however busy the
     // database is, and fences this worker off if another took the job over meanwhile.
-    let until = now_ms() + state.config.job_lease_ms as i64;
-    if !store::jobs::heartbeat(&mut tx, &job.id, &job.locked_by, until).await? {
-        return Err(RunError::LeaseLost);
-    }
+    hold_lease(state, &mut tx, job).await?;
     let defs = custom_fields::definitions(&mut tx, ctx).await?;
     let mut progress = Progress {
         rows: batch.len() as i64,
