@@ -6,6 +6,7 @@
 pub mod authoring;
 pub mod bindings;
 pub mod capabilities;
+pub mod compiler;
 pub mod component;
 mod glue;
 pub mod host_api;

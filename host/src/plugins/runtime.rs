@@ -2,16 +2,19 @@
 //! the data dir), pre-instantiated, and invoked in a fresh store per call with fuel, an epoch
 //! deadline, a memory cap and a host-call budget. A failing invocation only ends itself.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
-use wasmtime::component::{Component, Linker};
-use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, UpdateDeadline};
+use wasmtime::component::Component;
+use wasmtime::{Engine, Store, UpdateDeadline};
 
-use super::bindings::{Event, HttpRequest, HttpResponse, Plugin, PluginPre};
+use super::bindings::{Event, HttpRequest, HttpResponse, PluginPre};
 use super::capabilities::Grants;
+use super::compiler::{Compiler, Tier};
 use super::glue::{Call, HostCallsExceeded};
 use super::host_api::HostApi;
 use super::limits::{Limiter, Limits};
@@ -22,10 +25,6 @@ const EPOCH_TICK: Duration = Duration::from_millis(2);
 /// The wall-clock budget covers the plugin's own time; with host calls included an invocation
 /// may take at most this many budgets.
 const MAX_WALL_WITH_HOST_CALLS: u32 = 100;
-
-/// Bytes of each memory and table slot kept mapped between calls: a small plugin's stack, data
-/// and heap.
-const KEEP_RESIDENT: usize = 4 << 20;
 
 fn ticks(d: Duration) -> u64 {
     (d.as_millis().div_ceil(EPOCH_TICK.as_millis()) as u64).max(1)
@@ -45,6 +44,7 @@ pub enum RuntimeError {
 pub struct Prepared {
     pre: PluginPre<Call>,
     pub sha256: String,
+    pub tier: Tier,
 }
 
 /// What to run.
@@ -92,61 +92,34 @@ pub struct CallSetup {
 }
 
 pub struct Runtime {
-    engine: Engine,
-    linker: Linker<Call>,
+    quick: Compiler,
+    optimized: Compiler,
     limits: Limits,
     cache: moka::sync::Cache<String, Arc<Prepared>>,
-    /// Compiled code on disk, by content hash; `None` keeps it in memory only.
+    /// Optimised code on disk, by content hash; `None` keeps it in memory only.
     disk: Option<PathBuf>,
+    /// The components whose optimised compile has started in this process (it runs once), with
+    /// its thread until someone waits for it.
+    optimizing: Mutex<HashMap<String, Option<JoinHandle<()>>>>,
 }
 
 impl Runtime {
-    /// An engine with the pooling allocator sized for `concurrency` simultaneous invocations.
+    /// Engines with pooling allocators sized for `concurrency` simultaneous invocations.
     pub fn new(limits: Limits, concurrency: u32, disk: Option<PathBuf>) -> Result<Self, RuntimeError> {
-        let mut pool = PoolingAllocationConfig::default();
-        let n = concurrency.max(1);
-        pool.total_component_instances(n)
-            .total_core_instances(n * 8)
-            .total_memories(n * 2)
-            .total_tables(n * 8)
-            .max_core_instances_per_component(16)
-            .max_memories_per_component(2)
-            .max_tables_per_component(8)
-            .max_memory_size(limits.memory_bytes)
-            .table_elements(limits.table_elements)
-            // Reset a slot's dirty pages in place rather than unmapping them: each unmap costs a
-            // TLB shootdown and the next call page-faults them back. With PAGEMAP_SCAN (Linux
-            // 6.7+) only the pages a call wrote are reset. Measured: a trivial call's p50 went
-            // from 35 to 30 µs, ten KV gets on SQLite from 198 to 101 µs.
-            .linear_memory_keep_resident(KEEP_RESIDENT)
-            .table_keep_resident(KEEP_RESIDENT)
-            .pagemap_scan(Enabled::Auto);
-        let mut config = Config::new();
-        config
-            .allocation_strategy(InstanceAllocationStrategy::Pooling(pool))
-            .consume_fuel(true)
-            .epoch_interruption(true)
-            .max_wasm_stack(limits.stack_bytes)
-            .wasm_component_model(true);
-        let engine = Engine::new(&config).map_err(RuntimeError::Engine)?;
-        let mut linker = Linker::new(&engine);
-        Plugin::add_to_linker::<_, wasmtime::component::HasSelf<_>>(&mut linker, |c| c)
-            .map_err(RuntimeError::Engine)?;
+        let quick = Compiler::new(Tier::Quick, &limits, concurrency).map_err(RuntimeError::Engine)?;
+        let optimized = Compiler::new(Tier::Optimized, &limits, concurrency).map_err(RuntimeError::Engine)?;
         if let Some(dir) = &disk {
             std::fs::create_dir_all(dir)?;
         }
-        spawn_epoch_ticker(&engine);
+        spawn_epoch_ticker(&[&quick.engine, &optimized.engine]);
         Ok(Self {
-            engine,
-            linker,
+            quick,
+            optimized,
             limits,
             cache: moka::sync::Cache::builder().max_capacity(256).build(),
             disk,
+            optimizing: Mutex::default(),
         })
-    }
-
-    pub fn engine(&self) -> &Engine {
-        &self.engine
     }
 
     pub fn limits(&self) -> &Limits {
@@ -163,35 +136,95 @@ impl Runtime {
         Some(prepared)
     }
 
-    /// The component compiled before under `sha256`, linked; `None` when not on disk.
+    /// The optimised component compiled before under `sha256`, linked; `None` when not on disk.
     fn linked_from_disk(&self, sha256: &str) -> Option<Result<Arc<Prepared>, RuntimeError>> {
         let component = self.load_compiled(sha256)?;
-        Some(self.pre(component, sha256).map(Arc::new))
+        Some(pre(&self.optimized, component, sha256, Tier::Optimized).map(Arc::new))
     }
 
-    /// Compiles `wasm` (or takes it from the caches) and pre-instantiates it. Runs asking for
-    /// the same code at once share one compilation: the first compiles, the others wait for it
-    /// (a burst of webhooks to a plugin not yet compiled no longer compiles it once each).
-    pub fn prepare(&self, wasm: &[u8]) -> Result<Arc<Prepared>, RuntimeError> {
+    /// The component of `wasm`, ready to run: from the caches, or compiled quickly now and
+    /// optimised in the background. Runs asking for the same code at once share one
+    /// compilation: the first compiles, the others wait for it (a burst of webhooks to a plugin
+    /// not yet compiled no longer compiles it once each).
+    pub fn prepare(self: &Arc<Self>, wasm: &[u8]) -> Result<Arc<Prepared>, RuntimeError> {
         let sha = sha256_hex(wasm);
-        self.cache
+        let prepared = self
+            .cache
             .try_get_with_by_ref(&sha, || match self.linked_from_disk(&sha) {
                 Some(prepared) => prepared,
-                None => self.linked_and_stored(self.compile(wasm)?, &sha),
+                None => pre(&self.quick, self.compile(wasm)?, &sha, Tier::Quick).map(Arc::new),
             })
-            .map_err(|shared| Arc::try_unwrap(shared).unwrap_or_else(|e| RuntimeError::Invalid(e.to_string())))
-    }
-
-    /// Links a freshly compiled component and caches it, in memory and on disk.
-    pub fn admit(&self, component: Component, sha256: &str) -> Result<Arc<Prepared>, RuntimeError> {
-        let prepared = self.linked_and_stored(component, sha256)?;
-        self.cache.insert(sha256.to_owned(), prepared.clone());
+            .map_err(|shared| Arc::try_unwrap(shared).unwrap_or_else(|e| RuntimeError::Invalid(e.to_string())))?;
+        if prepared.tier == Tier::Quick {
+            self.optimize_in_background(&sha, wasm);
+        }
         Ok(prepared)
     }
 
-    /// Links a compiled component and writes it to the disk cache.
-    fn linked_and_stored(&self, component: Component, sha256: &str) -> Result<Arc<Prepared>, RuntimeError> {
-        let prepared = Arc::new(self.pre(component.clone(), sha256)?);
+    /// Takes a component [`Runtime::compile`] made of `wasm` into the memory cache, and starts
+    /// its optimised compile.
+    pub fn admit(self: &Arc<Self>, component: Component, wasm: &[u8]) -> Result<Arc<Prepared>, RuntimeError> {
+        let sha = sha256_hex(wasm);
+        let prepared = Arc::new(pre(&self.quick, component, &sha, Tier::Quick)?);
+        self.cache.insert(sha.clone(), prepared.clone());
+        self.optimize_in_background(&sha, wasm);
+        Ok(prepared)
+    }
+
+    /// Compiles `wasm` quickly, without caching it (uploads compile to check a component before
+    /// anything is stored).
+    pub fn compile(&self, wasm: &[u8]) -> Result<Component, RuntimeError> {
+        self.quick
+            .compile(wasm)
+            .map_err(|e| RuntimeError::Invalid(format!("not a valid component: {e:#}")))
+    }
+
+    /// Starts [`Runtime::optimize`] on a thread of its own unless it started before.
+    fn optimize_in_background(self: &Arc<Self>, sha256: &str, wasm: &[u8]) {
+        let mut optimizing = self.optimizing.lock().unwrap_or_else(|e| e.into_inner());
+        if optimizing.contains_key(sha256) {
+            return;
+        }
+        let (runtime, sha, wasm) = (self.clone(), sha256.to_owned(), wasm.to_vec());
+        let spawned = std::thread::Builder::new()
+            .name("plugin-optimize".into())
+            .spawn(move || {
+                if let Err(error) = runtime.optimize(&sha, &wasm) {
+                    // Still marked as started: the quick code keeps serving; this is not retried.
+                    tracing::error!(%error, sha256 = sha, "optimising a plugin failed");
+                }
+            });
+        match spawned {
+            Ok(handle) => {
+                optimizing.insert(sha256.to_owned(), Some(handle));
+            }
+            Err(error) => tracing::warn!(%error, "could not start optimising a plugin"),
+        }
+    }
+
+    /// Waits for the optimised compile of `sha256` to end, if one is running and nobody waited
+    /// for it yet (benchmarks and tests).
+    pub fn finish_optimizing(&self, sha256: &str) {
+        let handle = self
+            .optimizing
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_mut(sha256)
+            .and_then(Option::take);
+        if let Some(handle) = handle {
+            let _ = handle.join();
+        }
+    }
+
+    /// Compiles `wasm` optimised, caches it on disk and puts it in place of the quick code: the
+    /// runs that start from now on use it.
+    fn optimize(&self, sha256: &str, wasm: &[u8]) -> Result<(), RuntimeError> {
+        let started = Instant::now();
+        let component = self
+            .optimized
+            .compile(wasm)
+            .map_err(|e| RuntimeError::Invalid(format!("not a valid component: {e:#}")))?;
+        let prepared = Arc::new(pre(&self.optimized, component.clone(), sha256, Tier::Optimized)?);
         if let Some(path) = self.disk_path(sha256) {
             let written = component
                 .serialize()
@@ -205,26 +238,9 @@ impl Runtime {
                 tracing::warn!(%error, "could not cache a compiled plugin on disk");
             }
         }
-        Ok(prepared)
-    }
-
-    /// Compiles a component without caching it (upload checks compile before anything is stored).
-    pub fn compile(&self, wasm: &[u8]) -> Result<Component, RuntimeError> {
-        Component::new(&self.engine, wasm).map_err(|e| RuntimeError::Invalid(format!("not a valid component: {e:#}")))
-    }
-
-    /// Links a compiled component against the host functions.
-    fn pre(&self, component: Component, sha256: &str) -> Result<Prepared, RuntimeError> {
-        let instance_pre = self
-            .linker
-            .instantiate_pre(&component)
-            .map_err(|e| RuntimeError::Invalid(format!("the component's imports cannot be satisfied: {e:#}")))?;
-        let pre = PluginPre::new(instance_pre)
-            .map_err(|e| RuntimeError::Invalid(format!("the component does not export the plugin interface: {e:#}")))?;
-        Ok(Prepared {
-            pre,
-            sha256: sha256.to_owned(),
-        })
+        self.cache.insert(sha256.to_owned(), prepared);
+        tracing::info!(sha256, ms = started.elapsed().as_millis() as u64, "plugin optimised");
+        Ok(())
     }
 
     fn disk_path(&self, sha256: &str) -> Option<PathBuf> {
@@ -234,7 +250,7 @@ impl Runtime {
     fn load_compiled(&self, sha256: &str) -> Option<Component> {
         let path = self.disk_path(sha256)?;
         let bytes = std::fs::read(&path).ok()?;
-        match deserialize(&self.engine, &bytes) {
+        match deserialize(&self.optimized.engine, &bytes) {
             Ok(c) => Some(c),
             Err(error) => {
                 // Another wasmtime version or configuration: compile again.
@@ -252,7 +268,7 @@ impl Runtime {
             grants: Grants::default(),
             config: "{}".into(),
         };
-        let mut store = self.store(setup)?;
+        let mut store = self.store(prepared, setup)?;
         let plugin = prepared.pre.instantiate(&mut store).map_err(RuntimeError::Engine)?;
         let meta = plugin
             .switchboard_plugin_handler()
@@ -261,7 +277,7 @@ impl Runtime {
         Ok((meta.name, meta.version))
     }
 
-    fn store(&self, setup: CallSetup) -> Result<Store<Call>, RuntimeError> {
+    fn store(&self, prepared: &Prepared, setup: CallSetup) -> Result<Store<Call>, RuntimeError> {
         let call = Call {
             limiter: Limiter::new(&self.limits),
             host: setup.host,
@@ -273,7 +289,7 @@ impl Runtime {
             logs: Vec::new(),
             host_time: Duration::ZERO,
         };
-        let mut store = Store::new(&self.engine, call);
+        let mut store = Store::new(prepared.pre.engine(), call);
         store.limiter(|c| &mut c.limiter);
         store.set_fuel(self.limits.fuel).map_err(RuntimeError::Engine)?;
         // The deadline is the plugin's own time: when it passes, time spent in host functions
@@ -307,7 +323,7 @@ impl Runtime {
                 logs: Vec::new(),
             };
         }
-        let mut store = match self.store(setup) {
+        let mut store = match self.store(prepared, setup) {
             Ok(s) => s,
             Err(e) => return failed(Outcome::Trap, e.to_string(), started),
         };
@@ -393,17 +409,99 @@ fn deserialize(engine: &Engine, bytes: &[u8]) -> wasmtime::Result<Component> {
     unsafe { Component::deserialize(engine, bytes) }
 }
 
-/// Advances the engine's epoch until the engine is dropped, so deadlines measure wall time.
-fn spawn_epoch_ticker(engine: &Engine) {
-    let weak = engine.weak();
+/// Links a component compiled by `compiler` against the host functions.
+fn pre(compiler: &Compiler, component: Component, sha256: &str, tier: Tier) -> Result<Prepared, RuntimeError> {
+    let instance_pre = compiler
+        .linker
+        .instantiate_pre(&component)
+        .map_err(|e| RuntimeError::Invalid(format!("the component's imports cannot be satisfied: {e:#}")))?;
+    let pre = PluginPre::new(instance_pre)
+        .map_err(|e| RuntimeError::Invalid(format!("the component does not export the plugin interface: {e:#}")))?;
+    Ok(Prepared {
+        pre,
+        sha256: sha256.to_owned(),
+        tier,
+    })
+}
+
+/// Advances the engines' epochs until they are dropped, so deadlines measure wall time.
+fn spawn_epoch_ticker(engines: &[&Engine]) {
+    let weak: Vec<_> = engines.iter().map(|e| e.weak()).collect();
     std::thread::Builder::new()
         .name("plugin-epoch".into())
         .spawn(move || loop {
             std::thread::sleep(EPOCH_TICK);
-            match weak.upgrade() {
-                Some(engine) => engine.increment_epoch(),
-                None => break,
+            let live: Vec<Engine> = weak.iter().filter_map(|w| w.upgrade()).collect();
+            if live.is_empty() {
+                break;
             }
+            live.iter().for_each(Engine::increment_epoch);
         })
         .expect("spawn the plugin epoch thread");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plugins::host_api::NoHost;
+
+    const HOSTILE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/plugins/dist/hostile.wasm");
+
+    fn noop(runtime: &Runtime, prepared: &Prepared) -> Run {
+        let setup = CallSetup {
+            host: Box::new(NoHost),
+            grants: Grants::default(),
+            config: "{}".into(),
+        };
+        let event = Event {
+            id: "evt_1".into(),
+            event_type: "noop".into(),
+            data: "{}".into(),
+            occurred_at_ms: 0,
+        };
+        runtime.invoke(prepared, setup, Input::Event(event))
+    }
+
+    #[test]
+    fn the_first_run_gets_quick_code_then_the_optimised_code_replaces_it_and_outlives_a_restart() {
+        let wasm = std::fs::read(HOSTILE).expect("tests/plugins/dist/hostile.wasm");
+        let disk = std::env::temp_dir().join(format!("sb_tiers_{}", uuid::Uuid::now_v7().simple()));
+        let runtime = Arc::new(Runtime::new(Limits::default(), 2, Some(disk.clone())).expect("runtime"));
+
+        let first = runtime.prepare(&wasm).expect("prepare");
+        assert_eq!(first.tier, Tier::Quick);
+        assert_eq!(noop(&runtime, &first).outcome, Outcome::Ok);
+
+        runtime.finish_optimizing(&first.sha256);
+        let later = runtime.prepare(&wasm).expect("prepare again");
+        assert_eq!(later.tier, Tier::Optimized);
+        assert_eq!(noop(&runtime, &later).outcome, Outcome::Ok);
+        // The quick code a run still holds keeps working beside it.
+        assert_eq!(noop(&runtime, &first).outcome, Outcome::Ok);
+        assert_eq!(runtime.optimizing.lock().expect("lock").len(), 1, "optimised once");
+
+        let restarted = Runtime::new(Limits::default(), 2, Some(disk.clone())).expect("runtime");
+        let from_disk = restarted.cached(&first.sha256).expect("optimised code on disk");
+        assert_eq!(from_disk.tier, Tier::Optimized);
+        assert_eq!(noop(&restarted, &from_disk).outcome, Outcome::Ok);
+        assert!(
+            restarted.optimizing.lock().expect("lock").is_empty(),
+            "nothing compiled"
+        );
+        let _ = std::fs::remove_dir_all(disk);
+    }
+
+    #[test]
+    fn an_upload_admits_quick_code_and_starts_its_optimisation() {
+        let wasm = std::fs::read(HOSTILE).expect("tests/plugins/dist/hostile.wasm");
+        let runtime = Arc::new(Runtime::new(Limits::default(), 2, None).expect("runtime"));
+        let admitted = runtime
+            .admit(runtime.compile(&wasm).expect("compile"), &wasm)
+            .expect("admit");
+        assert_eq!(admitted.tier, Tier::Quick);
+        runtime.finish_optimizing(&admitted.sha256);
+        let cached = runtime.cached(&admitted.sha256).expect("in memory");
+        assert_eq!(cached.tier, Tier::Optimized);
+        assert_eq!(noop(&runtime, &cached).outcome, Outcome::Ok);
+    }
 }

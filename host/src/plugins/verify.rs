@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use super::host_api::NoHost;
 use super::manifest::Manifest;
-use super::runtime::{sha256_hex, Prepared, Runtime};
+use super::runtime::{Prepared, Runtime};
 use super::{component, interface_compatible, INTERFACE_VERSION};
 
 /// Why a component was refused, naming the part at fault (`wasm` or `manifest.<field>`).
@@ -26,10 +26,10 @@ fn wasm(message: impl ToString) -> Refused {
 }
 
 /// Checks `bytes` against `manifest`; on success the component is compiled and cached.
-pub fn verify(runtime: &Runtime, bytes: &[u8], manifest: &Manifest) -> Result<Arc<Prepared>, Refused> {
+pub fn verify(runtime: &Arc<Runtime>, bytes: &[u8], manifest: &Manifest) -> Result<Arc<Prepared>, Refused> {
     component::check_binary(bytes).map_err(wasm)?;
     let compiled = runtime.compile(bytes).map_err(wasm)?;
-    let built_for = component::interface_version(runtime.engine(), &compiled).map_err(wasm)?;
+    let built_for = component::interface_version(compiled.engine(), &compiled).map_err(wasm)?;
     if !interface_compatible(&built_for) {
         return Err(wasm(format!(
             "the component was built for interface {built_for}; this host implements {INTERFACE_VERSION}"
@@ -44,7 +44,7 @@ pub fn verify(runtime: &Runtime, bytes: &[u8], manifest: &Manifest) -> Result<Ar
             ),
         });
     }
-    let prepared = runtime.admit(compiled, &sha256_hex(bytes)).map_err(wasm)?;
+    let prepared = runtime.admit(compiled, bytes).map_err(wasm)?;
     let (name, version) = runtime.metadata(&prepared, Box::new(NoHost)).map_err(wasm)?;
     if name != manifest.name || version != manifest.version {
         return Err(Refused {

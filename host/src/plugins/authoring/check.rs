@@ -1,6 +1,7 @@
 //! `switchboard plugin check`: the upload checks, run locally on `dist/NAME.wasm`.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use super::{io, read_manifest, AuthoringError};
 use crate::plugins::verify::verify;
@@ -15,6 +16,7 @@ pub fn check(dir: &Path, wasm: Option<&Path>) -> Result<PathBuf, AuthoringError>
         .unwrap_or_else(|| dir.join("dist").join(format!("{}.wasm", manifest.name)));
     let bytes = std::fs::read(&path).map_err(io(&path))?;
     let runtime = Runtime::new(Limits::default(), 1, None)
+        .map(Arc::new)
         .map_err(|e| AuthoringError::Usage(format!("the plugin engine did not start: {e}")))?;
     verify(&runtime, &bytes, &manifest).map_err(|e| AuthoringError::Usage(e.to_string()))?;
     Ok(path)
