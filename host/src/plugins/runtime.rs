@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -98,8 +98,8 @@ pub struct Runtime {
     cache: moka::sync::Cache<String, Arc<Prepared>>,
     /// Optimised code on disk, by content hash; `None` keeps it in memory only.
     disk: Option<PathBuf>,
-    /// The components whose optimised compile has started in this process (it runs once), with
-    /// its thread until someone waits for it.
+    /// The components whose optimised compile is running, with its thread until someone waits
+    /// for it; one whose compile failed stays, so it is not tried again.
     optimizing: Mutex<HashMap<String, Option<JoinHandle<()>>>>,
 }
 
@@ -179,20 +179,21 @@ impl Runtime {
             .map_err(|e| RuntimeError::Invalid(format!("not a valid component: {e:#}")))
     }
 
-    /// Starts [`Runtime::optimize`] on a thread of its own unless it started before.
+    /// Starts [`Runtime::optimize`] on a thread of its own unless it is running (or failed).
     fn optimize_in_background(self: &Arc<Self>, sha256: &str, wasm: &[u8]) {
-        let mut optimizing = self.optimizing.lock().unwrap_or_else(|e| e.into_inner());
+        let mut optimizing = self.optimizing();
         if optimizing.contains_key(sha256) {
             return;
         }
         let (runtime, sha, wasm) = (self.clone(), sha256.to_owned(), wasm.to_vec());
         let spawned = std::thread::Builder::new()
             .name("plugin-optimize".into())
-            .spawn(move || {
-                if let Err(error) = runtime.optimize(&sha, &wasm) {
-                    // Still marked as started: the quick code keeps serving; this is not retried.
-                    tracing::error!(%error, sha256 = sha, "optimising a plugin failed");
+            .spawn(move || match runtime.optimize(&sha, &wasm) {
+                Ok(()) => {
+                    runtime.optimizing().remove(&sha);
                 }
+                // The quick code keeps serving.
+                Err(error) => tracing::error!(%error, sha256 = sha, "optimising a plugin failed"),
             });
         match spawned {
             Ok(handle) => {
@@ -202,18 +203,17 @@ impl Runtime {
         }
     }
 
-    /// Waits for the optimised compile of `sha256` to end, if one is running and nobody waited
-    /// for it yet (benchmarks and tests).
+    /// Waits for the optimised compile of `sha256` to end, if one is running and nobody else
+    /// waits for it (benchmarks and tests).
     pub fn finish_optimizing(&self, sha256: &str) {
-        let handle = self
-            .optimizing
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get_mut(sha256)
-            .and_then(Option::take);
+        let handle = self.optimizing().get_mut(sha256).and_then(Option::take);
         if let Some(handle) = handle {
             let _ = handle.join();
         }
+    }
+
+    fn optimizing(&self) -> MutexGuard<'_, HashMap<String, Option<JoinHandle<()>>>> {
+        self.optimizing.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Compiles `wasm` optimised, caches it on disk and puts it in place of the quick code: the
@@ -478,16 +478,13 @@ mod tests {
         assert_eq!(noop(&runtime, &later).outcome, Outcome::Ok);
         // The quick code a run still holds keeps working beside it.
         assert_eq!(noop(&runtime, &first).outcome, Outcome::Ok);
-        assert_eq!(runtime.optimizing.lock().expect("lock").len(), 1, "optimised once");
+        assert!(runtime.optimizing().is_empty(), "not optimising again");
 
         let restarted = Runtime::new(Limits::default(), 2, Some(disk.clone())).expect("runtime");
         let from_disk = restarted.cached(&first.sha256).expect("optimised code on disk");
         assert_eq!(from_disk.tier, Tier::Optimized);
         assert_eq!(noop(&restarted, &from_disk).outcome, Outcome::Ok);
-        assert!(
-            restarted.optimizing.lock().expect("lock").is_empty(),
-            "nothing compiled"
-        );
+        assert!(restarted.optimizing().is_empty(), "nothing compiled");
         let _ = std::fs::remove_dir_all(disk);
     }
 
@@ -503,5 +500,12 @@ mod tests {
         let cached = runtime.cached(&admitted.sha256).expect("in memory");
         assert_eq!(cached.tier, Tier::Optimized);
         assert_eq!(noop(&runtime, &cached).outcome, Outcome::Ok);
+
+        // Without a disk cache, code the memory cache let go is compiled and optimised again.
+        runtime.cache.invalidate(&admitted.sha256);
+        let again = runtime.prepare(&wasm).expect("prepare");
+        assert_eq!(again.tier, Tier::Quick);
+        runtime.finish_optimizing(&again.sha256);
+        assert_eq!(runtime.cached(&again.sha256).expect("in memory").tier, Tier::Optimized);
     }
 }
