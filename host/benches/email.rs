@@ -5,7 +5,8 @@
 //!
 //! Then loads the tracking endpoints (open pixel, click redirect) of the sent messages through
 //! the real HTTP server for BENCH_TRACKING_REQUESTS requests each (default 50,000) from
-//! BENCH_TRACKING_CLIENTS concurrent clients (default 64) and prints requests/s.
+//! BENCH_TRACKING_CLIENTS concurrent clients (default 64) and prints requests/s; when `wrk` is
+//! installed (`apt-get install wrk`), also what it drives for 5 s from a process of its own.
 //!
 //! Each backend runs in a process of its own, so each peak RSS is that backend's alone.
 //!
@@ -242,9 +243,50 @@ async fn load_tracking(state: &Arc<AppState>, ctx: &TenantCtx, backend: &str) {
             "[{backend}] {kind}: {requests} requests from {clients} clients in {secs:.1} s = {:.0} req/s",
             requests as f64 / secs
         );
+        if let Some(rate) = wrk(&base, &urls, clients).await {
+            println!("[{backend}] {kind}: {rate:.0} req/s from wrk in a process of its own, {clients} connections");
+        }
     }
     let _ = stop.send(());
     let _ = server.await;
+}
+
+/// Requests/s that `wrk` (when installed) drives through `urls` for 5 s with `connections`:
+/// the server's figure without the load client's own cost in this process.
+async fn wrk(base: &str, urls: &[String], connections: usize) -> Option<f64> {
+    let dir = std::env::temp_dir().join(format!("sb_bench_wrk_{}", uuid::Uuid::now_v7().simple()));
+    std::fs::create_dir_all(&dir).ok()?;
+    let paths: Vec<&str> = urls.iter().map(|u| u.trim_start_matches(base)).collect();
+    std::fs::write(dir.join("paths"), paths.join("\n")).ok()?;
+    let script = format!(
+        r#"local paths = {{}}
+for line in io.lines("{}") do paths[#paths + 1] = line end
+local i = 0
+request = function()
+  i = i + 1
+  return wrk.format("GET", paths[i % #paths + 1])
+end
+"#,
+        dir.join("paths").display()
+    );
+    std::fs::write(dir.join("paths.lua"), script).ok()?;
+    let run = tokio::process::Command::new("wrk")
+        .args(["-t1", "-d5s", &format!("-c{connections}"), "-s"])
+        .arg(dir.join("paths.lua"))
+        .arg(base)
+        .output()
+        .await;
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = String::from_utf8(run.ok()?.stdout).ok()?;
+    let errors = out
+        .lines()
+        .find(|l| l.contains("Non-2xx") || l.contains("Socket errors"));
+    if let Some(line) = errors {
+        println!("  wrk: {}", line.trim());
+    }
+    out.lines()
+        .find_map(|l| l.strip_prefix("Requests/sec:"))
+        .and_then(|n| n.trim().parse().ok())
 }
 
 fn main() {
