@@ -22,6 +22,9 @@ use super::outcome::{classify, Outcome, Run};
 
 /// How often the epoch advances: the granularity of the wall-clock limit.
 const EPOCH_TICK: Duration = Duration::from_millis(2);
+/// How much slower quick code runs than optimised code, at most (measured: the large test
+/// plugin's render, 2.9×).
+const QUICK_SLOWDOWN: u32 = 3;
 /// The wall-clock budget covers the plugin's own time; with host calls included an invocation
 /// may take at most this many budgets.
 const MAX_WALL_WITH_HOST_CALLS: u32 = 100;
@@ -294,7 +297,7 @@ impl Runtime {
         store.set_fuel(self.limits.fuel).map_err(RuntimeError::Engine)?;
         // The deadline is the plugin's own time: when it passes, time spent in host functions
         // (database, HTTP, each with its own timeout) is given back, up to a hard total cap.
-        let wall = self.limits.wall;
+        let wall = wall_budget(self.limits.wall, prepared.tier);
         let started = Instant::now();
         store.set_epoch_deadline(ticks(wall));
         store.epoch_deadline_callback(move |ctx| {
@@ -409,6 +412,16 @@ fn deserialize(engine: &Engine, bytes: &[u8]) -> wasmtime::Result<Component> {
     unsafe { Component::deserialize(engine, bytes) }
 }
 
+/// The wall-clock budget of a run of code of `tier`: quick code does the same work (the same
+/// fuel) up to [`QUICK_SLOWDOWN`] times slower, and a plugin must not fail only because its
+/// optimised code is not ready yet.
+fn wall_budget(wall: Duration, tier: Tier) -> Duration {
+    match tier {
+        Tier::Quick => wall * QUICK_SLOWDOWN,
+        Tier::Optimized => wall,
+    }
+}
+
 /// Links a component compiled by `compiler` against the host functions.
 fn pre(compiler: &Compiler, component: Component, sha256: &str, tier: Tier) -> Result<Prepared, RuntimeError> {
     let instance_pre = compiler
@@ -486,6 +499,13 @@ mod tests {
         assert_eq!(noop(&restarted, &from_disk).outcome, Outcome::Ok);
         assert!(restarted.optimizing().is_empty(), "nothing compiled");
         let _ = std::fs::remove_dir_all(disk);
+    }
+
+    #[test]
+    fn quick_code_gets_more_wall_clock_for_the_same_fuel() {
+        let wall = Duration::from_millis(50);
+        assert_eq!(wall_budget(wall, Tier::Optimized), wall);
+        assert_eq!(wall_budget(wall, Tier::Quick), Duration::from_millis(150));
     }
 
     #[test]
