@@ -5,6 +5,11 @@ use std::collections::HashMap;
 
 use reqwest::Method;
 use serde_json::{json, Value};
+use switchboard::domain::crm::bulk::create_many_in;
+use switchboard::domain::crm::custom_fields::definitions;
+use switchboard::domain::crm::customers::{CustomerInput, Patch};
+use switchboard::ids::{PrefixedId, TenantId, UserId};
+use switchboard::tenancy::{Actor, TenantCtx};
 use switchboard_tests::email::verified_sender;
 use switchboard_tests::fakes::resend::{FakeResend, Fault};
 use switchboard_tests::{Session, TestServer};
@@ -168,6 +173,54 @@ async fn a_campaign_reaches_its_audience_once_in_batches_minus_exclusions_and_op
         .delete(&format!("/v1/email-campaigns/{id}"))
         .await
         .assert_problem(409);
+}
+
+/// Over a thousand recipients go out in several windows of batches (on PostgreSQL the next
+/// window is frozen while the last one is handed over): each recipient gets one email, each
+/// batch is one request, and the counts add up.
+#[tokio::test]
+async fn a_campaign_of_several_windows_reaches_each_recipient_once() {
+    const RECIPIENTS: usize = 2_150;
+    let fake = FakeResend::start().await;
+    let server = server_with(&fake, 100).await;
+    let owner = server.signup("Windows").await;
+    verified_sender(&owner, Some(&fake), "news@acme.test").await;
+    let ctx = TenantCtx::new(
+        TenantId::parse(&owner.tenant_id).unwrap(),
+        Actor::User(UserId::parse(&owner.user_id).unwrap()),
+        None,
+    );
+    let rows = (0..RECIPIENTS)
+        .map(|i| {
+            let input = CustomerInput {
+                email: Patch::Set(format!("w{i}@x.test")),
+                tags: Some(vec!["news".to_owned()]),
+                ..CustomerInput::default()
+            };
+            (i + 1, input)
+        })
+        .collect();
+    let mut tx = server.state.store.tenant_tx(&ctx).await.unwrap();
+    let defs = definitions(&mut tx, &ctx).await.unwrap();
+    let created = create_many_in(&mut tx, &ctx, &defs, rows).await.unwrap();
+    tx.commit().await.unwrap();
+    assert!(created.iter().all(|(_, r)| r.is_ok()));
+
+    let id = create(&owner, draft(json!({"tags": ["news"]}))).await;
+    let sent = owner.post(&format!("/v1/email-campaigns/{id}/send"), json!({})).await;
+    assert_eq!(sent.status, 202, "{}", sent.body);
+    let done = finished(&server, &owner, &id).await;
+
+    let mut expected: HashMap<String, usize> = (0..RECIPIENTS).map(|i| (format!("w{i}@x.test"), 1)).collect();
+    expected.insert("news@acme.test".into(), 1); // the sender's verification link
+    assert_eq!(fake.deliveries(), expected);
+    assert_eq!(
+        (&done["recipients"], &done["sent"], &done["skipped"]),
+        (&json!(RECIPIENTS), &json!(RECIPIENTS), &json!(0)),
+        "{done}"
+    );
+    // The verification email, then 22 batches of at most 100.
+    assert_eq!(fake.requests(), 1 + RECIPIENTS.div_ceil(100));
 }
 
 #[tokio::test]
