@@ -20,7 +20,10 @@ pub fn peak_rss_mb() -> f64 {
 }
 
 /// A fresh database for `backend` (`sqlite` or `postgres`, the latter at
-/// `SWITCHBOARD_TEST_POSTGRES_URL`).
+/// `SWITCHBOARD_TEST_POSTGRES_URL`). Earlier runs' databases are removed first: a 1M-row run
+/// leaves gigabytes, on a disk CI shares. PostgreSQL refuses to drop a database in use, so a
+/// bench still running keeps its own; SQLite files are removed regardless (run one bench at a
+/// time, as the figures need anyway).
 pub async fn database_url(backend: &str) -> String {
     let name = format!("sb_bench_{}", uuid::Uuid::now_v7().simple());
     match backend {
@@ -28,12 +31,32 @@ pub async fn database_url(backend: &str) -> String {
             use sqlx::{Connection, Executor};
             let base = std::env::var("SWITCHBOARD_TEST_POSTGRES_URL").expect("SWITCHBOARD_TEST_POSTGRES_URL");
             let mut conn = sqlx::PgConnection::connect(&base).await.expect("postgres");
+            let stale: Vec<String> =
+                sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE 'sb\\_bench\\_%'")
+                    .fetch_all(&mut conn)
+                    .await
+                    .expect("list databases");
+            for old in stale {
+                if let Err(e) = conn.execute(format!("DROP DATABASE IF EXISTS {old}").as_str()).await {
+                    println!("kept {old}: {e}");
+                }
+            }
             conn.execute(format!("CREATE DATABASE {name}").as_str())
                 .await
                 .expect("create database");
             format!("{}/{name}", base.rsplit_once('/').expect("url").0)
         }
-        _ => format!("sqlite://{}", std::env::temp_dir().join(format!("{name}.db")).display()),
+        _ => {
+            let dir = std::env::temp_dir();
+            for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+                let file = entry.file_name();
+                let file = file.to_string_lossy();
+                if file.starts_with("sb_bench_") && file.contains(".db") {
+                    let _ = std::fs::remove_file(entry.path());
+                }
+            }
+            format!("sqlite://{}", dir.join(format!("{name}.db")).display())
+        }
     }
 }
 
