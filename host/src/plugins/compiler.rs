@@ -4,7 +4,7 @@
 //! waits for the short compile, and then again, optimised, in the background; the optimised
 //! code replaces the quick one and is the only code cached on disk.
 
-use wasmtime::component::{Component, Linker};
+use wasmtime::component::Linker;
 use wasmtime::{
     Config, Enabled, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig, RegallocAlgorithm,
 };
@@ -72,9 +72,5 @@ impl Compiler {
         let mut linker = Linker::new(&engine);
         Plugin::add_to_linker::<_, wasmtime::component::HasSelf<_>>(&mut linker, |c| c)?;
         Ok(Self { engine, linker })
-    }
-
-    pub fn compile(&self, wasm: &[u8]) -> wasmtime::Result<Component> {
-        Component::new(&self.engine, wasm)
     }
 }

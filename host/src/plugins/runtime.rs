@@ -177,9 +177,7 @@ impl Runtime {
     /// Compiles `wasm` quickly, without caching it (uploads compile to check a component before
     /// anything is stored).
     pub fn compile(&self, wasm: &[u8]) -> Result<Component, RuntimeError> {
-        self.quick
-            .compile(wasm)
-            .map_err(|e| RuntimeError::Invalid(format!("not a valid component: {e:#}")))
+        compile(&self.quick, wasm)
     }
 
     /// Starts [`Runtime::optimize`] on a thread of its own unless it is running (or failed).
@@ -223,10 +221,7 @@ impl Runtime {
     /// runs that start from now on use it.
     fn optimize(&self, sha256: &str, wasm: &[u8]) -> Result<(), RuntimeError> {
         let started = Instant::now();
-        let component = self
-            .optimized
-            .compile(wasm)
-            .map_err(|e| RuntimeError::Invalid(format!("not a valid component: {e:#}")))?;
+        let component = compile(&self.optimized, wasm)?;
         let prepared = Arc::new(pre(&self.optimized, component.clone(), sha256, Tier::Optimized)?);
         if let Some(path) = self.disk_path(sha256) {
             let written = component
@@ -422,6 +417,10 @@ fn wall_budget(wall: Duration, tier: Tier) -> Duration {
     }
 }
 
+fn compile(compiler: &Compiler, wasm: &[u8]) -> Result<Component, RuntimeError> {
+    Component::new(&compiler.engine, wasm).map_err(|e| RuntimeError::Invalid(format!("not a valid component: {e:#}")))
+}
+
 /// Links a component compiled by `compiler` against the host functions.
 fn pre(compiler: &Compiler, component: Component, sha256: &str, tier: Tier) -> Result<Prepared, RuntimeError> {
     let instance_pre = compiler
@@ -444,11 +443,14 @@ fn spawn_epoch_ticker(engines: &[&Engine]) {
         .name("plugin-epoch".into())
         .spawn(move || loop {
             std::thread::sleep(EPOCH_TICK);
-            let live: Vec<Engine> = weak.iter().filter_map(|w| w.upgrade()).collect();
-            if live.is_empty() {
+            let mut live = false;
+            for engine in weak.iter().filter_map(|w| w.upgrade()) {
+                engine.increment_epoch();
+                live = true;
+            }
+            if !live {
                 break;
             }
-            live.iter().for_each(Engine::increment_epoch);
         })
         .expect("spawn the plugin epoch thread");
 }

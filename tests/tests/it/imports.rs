@@ -425,8 +425,9 @@ async fn a_restarted_import_resumes_after_the_committed_rows() {
 }
 
 /// Uploads `csv` with no worker running and claims its job twice: by a first worker, and by a
-/// second once the first stalled past its lease. Answers the import id and both claims.
-async fn taken_over(server: &TestServer, owner: &Session, csv: &str) -> (String, Job, Job) {
+/// second once the first stalled past its lease. The first then runs and is fenced off.
+/// Answers the import id and the second worker's claim.
+async fn taken_over(server: &TestServer, owner: &Session, csv: &str) -> (String, Job) {
     let reply = upload(owner, "", csv).await;
     assert_eq!(reply.status, 202, "{}", reply.body);
     let id = reply.body["id"].as_str().unwrap().to_owned();
@@ -440,7 +441,12 @@ async fn taken_over(server: &TestServer, owner: &Session, csv: &str) -> (String,
         (1, 1),
         "the expired lease is claimed again"
     );
-    (id, first.remove(0), second.remove(0))
+    let stale = switchboard::domain::imports::run_job(server.state.clone(), first.remove(0)).await;
+    assert!(
+        stale.unwrap_err().to_string().contains("lease"),
+        "the stale worker is fenced off"
+    );
+    (id, second.remove(0))
 }
 
 /// A worker that lost its lease does not end the import either: ending it (and removing the
@@ -450,12 +456,7 @@ async fn a_worker_whose_lease_was_taken_over_does_not_end_the_import() {
     let server = TestServer::start_with(|c| c.job_workers = 0).await;
     let owner = server.signup("Ended").await;
     // No rows: the stale worker reaches the end without a batch that would fence it off.
-    let (id, first, second) = taken_over(&server, &owner, "email\n").await;
-    let stale = switchboard::domain::imports::run_job(server.state.clone(), first).await;
-    assert!(
-        stale.unwrap_err().to_string().contains("lease"),
-        "the stale worker is fenced off"
-    );
+    let (id, second) = taken_over(&server, &owner, "email\n").await;
     let pending = owner.get(&format!("/v1/imports/{id}")).await;
     assert_ne!(pending.body["status"], "done", "{}", pending.body);
     switchboard::domain::imports::run_job(server.state.clone(), second)
@@ -469,12 +470,7 @@ async fn a_worker_whose_lease_was_taken_over_does_not_end_the_import() {
 async fn a_worker_whose_lease_was_taken_over_writes_nothing() {
     let server = TestServer::start_with(|c| c.job_workers = 0).await;
     let owner = server.signup("Fenced").await;
-    let (id, first, second) = taken_over(&server, &owner, "email\na@x.io\nb@x.io\n").await;
-    let stale = switchboard::domain::imports::run_job(server.state.clone(), first).await;
-    assert!(
-        stale.unwrap_err().to_string().contains("lease"),
-        "the stale worker is fenced off"
-    );
+    let (id, second) = taken_over(&server, &owner, "email\na@x.io\nb@x.io\n").await;
     assert!(
         customers(&owner).await.is_empty(),
         "nothing written by the stale worker"

@@ -140,7 +140,7 @@ async fn the_wall_clock_budget_stops_an_endless_loop() {
 async fn hostile_plugins_fail_alone_and_the_log_says_why() {
     // A wall-clock budget far above what these need, so each stops at its own limit however
     // loaded the machine is (at 50 ms, a loaded debug run hit the clock before the memory
-    // limit); the clock has its own test below.
+    // limit); the clock has its own test, the_wall_clock_budget_stops_an_endless_loop.
     let server = TestServer::start_with(|c| c.plugin_wall_ms = 5_000).await;
     let owner = server.signup("Hostile").await;
     let id = installed(&owner, &ALL_CAPS).await;

@@ -106,53 +106,53 @@ async fn run(state: &AppState, job: &Job) -> Result<()> {
     // A window frozen, not yet handed over (PostgreSQL only): it is handed over before the run
     // stops for any reason but an error, so windows are recorded in order.
     let mut in_flight: Option<Ready> = None;
-    loop {
-        let stop = if next >= batches {
-            Stop::Sent
-        } else if started.elapsed() > SLICE {
-            Stop::Yield
-        } else if status(state, &mut conn, &ctx, &id).await? != "sending" {
-            Stop::Halted // paused or cancelled meanwhile
-        } else {
-            let end = (next + window).min(batches);
-            let ready = match (second.as_mut(), in_flight.take()) {
-                (Some(other), Some(last)) => {
-                    let (ready, handed) = tokio::join!(
-                        ready_window(state, &mut conn, &ctx, &sender, next..end),
-                        hand_over(state, other, &ctx, &sender, last),
-                    );
-                    handed?;
-                    ready?
-                }
-                _ => ready_window(state, &mut conn, &ctx, &sender, next..end).await?,
-            };
-            match second {
-                Some(_) => in_flight = Some(ready),
-                None => hand_over(state, &mut conn, &ctx, &sender, ready).await?,
+    let stop = loop {
+        if next >= batches {
+            break Stop::Sent;
+        }
+        if started.elapsed() > SLICE {
+            break Stop::Yield;
+        }
+        if status(state, &mut conn, &ctx, &id).await? != "sending" {
+            break Stop::Halted; // paused or cancelled meanwhile
+        }
+        let end = (next + window).min(batches);
+        let ready = match (second.as_mut(), in_flight.take()) {
+            (Some(other), Some(last)) => {
+                let (ready, handed) = tokio::join!(
+                    ready_window(state, &mut conn, &ctx, &sender, next..end),
+                    hand_over(state, other, &ctx, &sender, last),
+                );
+                handed?;
+                ready?
             }
-            next = end;
-            continue;
+            _ => ready_window(state, &mut conn, &ctx, &sender, next..end).await?,
         };
-        if let Some(last) = in_flight.take() {
-            hand_over(state, second.as_mut().unwrap_or(&mut conn), &ctx, &sender, last).await?;
+        match second {
+            Some(_) => in_flight = Some(ready),
+            None => hand_over(state, &mut conn, &ctx, &sender, ready).await?,
         }
-        match stop {
-            Stop::Sent => {
-                let mut tx = state.store.tenant_tx(&ctx).await?;
-                store::email_campaigns::transition(&mut tx, &ctx, &id, &["sending"], "sent").await?;
-                tx.commit().await?;
-                tracing::info!(campaign = %id, "campaign sent");
-            }
-            Stop::Yield => {
-                let mut tx = state.store.tenant_tx(&ctx).await?;
-                enqueue(state, &mut tx, &ctx, &id, now_ms()).await?;
-                tx.commit().await?;
-                state.jobs.wake();
-            }
-            Stop::Halted => {}
-        }
-        return Ok(());
+        next = end;
+    };
+    if let Some(last) = in_flight.take() {
+        hand_over(state, second.as_mut().unwrap_or(&mut conn), &ctx, &sender, last).await?;
     }
+    match stop {
+        Stop::Sent => {
+            let mut tx = state.store.tenant_tx(&ctx).await?;
+            store::email_campaigns::transition(&mut tx, &ctx, &id, &["sending"], "sent").await?;
+            tx.commit().await?;
+            tracing::info!(campaign = %id, "campaign sent");
+        }
+        Stop::Yield => {
+            let mut tx = state.store.tenant_tx(&ctx).await?;
+            enqueue(state, &mut tx, &ctx, &id, now_ms()).await?;
+            tx.commit().await?;
+            state.jobs.wake();
+        }
+        Stop::Halted => {}
+    }
+    Ok(())
 }
 
 /// Why a run stops sending.
