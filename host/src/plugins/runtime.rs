@@ -51,6 +51,12 @@ pub struct Prepared {
     pub tier: Tier,
 }
 
+/// A component compiled for its first run, and by which tier.
+pub struct Compiled {
+    pub component: Component,
+    pub tier: Tier,
+}
+
 /// What to run.
 pub enum Input {
     Event(Event),
@@ -156,7 +162,7 @@ impl Runtime {
             .cache
             .try_get_with_by_ref(&sha, || match self.linked_from_disk(&sha) {
                 Some(prepared) => prepared,
-                None => pre(&self.quick, self.compile(wasm)?, &sha, Tier::Quick).map(Arc::new),
+                None => self.first(&sha, self.compile(wasm)?).map(Arc::new),
             })
             .map_err(|shared| Arc::try_unwrap(shared).unwrap_or_else(|e| RuntimeError::Invalid(e.to_string())))?;
         if prepared.tier == Tier::Quick {
@@ -166,19 +172,42 @@ impl Runtime {
     }
 
     /// Takes a component [`Runtime::compile`] made of `wasm` into the memory cache, and starts
-    /// its optimised compile.
-    pub fn admit(self: &Arc<Self>, component: Component, wasm: &[u8]) -> Result<Arc<Prepared>, RuntimeError> {
+    /// its optimised compile if it is quick code.
+    pub fn admit(self: &Arc<Self>, compiled: Compiled, wasm: &[u8]) -> Result<Arc<Prepared>, RuntimeError> {
         let sha = sha256_hex(wasm);
-        let prepared = Arc::new(pre(&self.quick, component, &sha, Tier::Quick)?);
+        let prepared = Arc::new(self.first(&sha, compiled)?);
         self.cache.insert(sha.clone(), prepared.clone());
-        self.optimize_in_background(&sha, wasm);
+        if prepared.tier == Tier::Quick {
+            self.optimize_in_background(&sha, wasm);
+        }
         Ok(prepared)
     }
 
-    /// Compiles `wasm` quickly, without caching it (uploads compile to check a component before
-    /// anything is stored).
-    pub fn compile(&self, wasm: &[u8]) -> Result<Component, RuntimeError> {
-        compile(&self.quick, wasm)
+    /// Compiles `wasm` for its first run, without caching it (uploads compile to check a
+    /// component before anything is stored): quickly, or optimised when the quick compiler
+    /// cannot take it (Winch lacks some WebAssembly proposals Cranelift has, tail calls among
+    /// them).
+    pub fn compile(&self, wasm: &[u8]) -> Result<Compiled, RuntimeError> {
+        let (component, tier) = match compile(&self.quick, wasm) {
+            Ok(component) => (component, Tier::Quick),
+            // Invalid for both compilers: the optimising one's reason, which knows every proposal.
+            Err(_) => (compile(&self.optimized, wasm)?, Tier::Optimized),
+        };
+        Ok(Compiled { component, tier })
+    }
+
+    /// Links a first compile; optimised code goes to the disk cache as well.
+    fn first(&self, sha256: &str, compiled: Compiled) -> Result<Prepared, RuntimeError> {
+        let Compiled { component, tier } = compiled;
+        let compiler = match tier {
+            Tier::Quick => &self.quick,
+            Tier::Optimized => &self.optimized,
+        };
+        let prepared = pre(compiler, component.clone(), sha256, tier)?;
+        if tier == Tier::Optimized {
+            self.save(sha256, &component);
+        }
+        Ok(prepared)
     }
 
     /// Starts [`Runtime::optimize`] on a thread of its own unless it is running (or failed).
@@ -224,22 +253,26 @@ impl Runtime {
         let started = Instant::now();
         let component = compile(&self.optimized, wasm)?;
         let prepared = Arc::new(pre(&self.optimized, component.clone(), sha256, Tier::Optimized)?);
-        if let Some(path) = self.disk_path(sha256) {
-            let written = component
-                .serialize()
-                .map_err(|e| std::io::Error::other(format!("{e:#}")))
-                .and_then(|bytes| {
-                    let tmp = path.with_extension("tmp");
-                    std::fs::write(&tmp, bytes)?;
-                    std::fs::rename(&tmp, &path)
-                });
-            if let Err(error) = written {
-                tracing::warn!(%error, "could not cache a compiled plugin on disk");
-            }
-        }
+        self.save(sha256, &component);
         self.cache.insert(sha256.to_owned(), prepared);
         tracing::info!(sha256, ms = started.elapsed().as_millis() as u64, "plugin optimised");
         Ok(())
+    }
+
+    /// Writes optimised code to the disk cache, if there is one.
+    fn save(&self, sha256: &str, component: &Component) {
+        let Some(path) = self.disk_path(sha256) else { return };
+        let written = component
+            .serialize()
+            .map_err(|e| std::io::Error::other(format!("{e:#}")))
+            .and_then(|bytes| {
+                let tmp = path.with_extension("tmp");
+                std::fs::write(&tmp, bytes)?;
+                std::fs::rename(&tmp, &path)
+            });
+        if let Err(error) = written {
+            tracing::warn!(%error, "could not cache a compiled plugin on disk");
+        }
     }
 
     fn disk_path(&self, sha256: &str) -> Option<PathBuf> {
@@ -544,6 +577,23 @@ mod tests {
         assert_eq!(noop(&restarted, &from_disk).outcome, Outcome::Ok);
         assert!(restarted.optimizing().is_empty(), "nothing compiled");
         let _ = std::fs::remove_dir_all(disk);
+    }
+
+    /// Winch lacks some proposals Cranelift has: such code is compiled optimised at once
+    /// instead of being refused.
+    #[test]
+    fn code_the_quick_compiler_cannot_take_is_compiled_optimised_at_once() {
+        let runtime = Runtime::new(Limits::default(), 1, None).expect("runtime");
+        let tail_call =
+            wat::parse_str(r#"(component (core module (func $g) (func (export "f") return_call $g)))"#).expect("wat");
+        assert!(
+            compile(&runtime.quick, &tail_call).is_err(),
+            "Winch compiles tail calls now: this test needs a proposal it lacks"
+        );
+        assert_eq!(runtime.compile(&tail_call).expect("compiled").tier, Tier::Optimized);
+        let plain = wat::parse_str(r#"(component (core module (func (export "f"))))"#).expect("wat");
+        assert_eq!(runtime.compile(&plain).expect("compiled").tier, Tier::Quick);
+        assert!(runtime.compile(b"\0asm\x0d\0\x01\0not a component").is_err());
     }
 
     #[test]

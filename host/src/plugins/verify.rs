@@ -29,7 +29,7 @@ fn wasm(message: impl ToString) -> Refused {
 pub fn verify(runtime: &Arc<Runtime>, bytes: &[u8], manifest: &Manifest) -> Result<Arc<Prepared>, Refused> {
     component::check_binary(bytes).map_err(wasm)?;
     let compiled = runtime.compile(bytes).map_err(wasm)?;
-    let built_for = component::interface_version(compiled.engine(), &compiled).map_err(wasm)?;
+    let built_for = component::interface_version(compiled.component.engine(), &compiled.component).map_err(wasm)?;
     if !interface_compatible(&built_for) {
         return Err(wasm(format!(
             "the component was built for interface {built_for}; this host implements {INTERFACE_VERSION}"
