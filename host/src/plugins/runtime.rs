@@ -149,7 +149,7 @@ impl Runtime {
     /// The optimised component compiled before under `sha256`, linked; `None` when not on disk.
     fn linked_from_disk(&self, sha256: &str) -> Option<Result<Arc<Prepared>, RuntimeError>> {
         let component = self.load_compiled(sha256)?;
-        Some(pre(&self.optimized, component, sha256, Tier::Optimized).map(Arc::new))
+        Some(self.link(component, sha256, Tier::Optimized).map(Arc::new))
     }
 
     /// The component of `wasm`, ready to run: from the caches, or compiled quickly now and
@@ -162,7 +162,7 @@ impl Runtime {
             .cache
             .try_get_with_by_ref(&sha, || match self.linked_from_disk(&sha) {
                 Some(prepared) => prepared,
-                None => self.first(&sha, self.compile(wasm)?).map(Arc::new),
+                None => self.ready(&sha, self.compile(wasm)?).map(Arc::new),
             })
             .map_err(|shared| Arc::try_unwrap(shared).unwrap_or_else(|e| RuntimeError::Invalid(e.to_string())))?;
         if prepared.tier == Tier::Quick {
@@ -175,7 +175,7 @@ impl Runtime {
     /// its optimised compile if it is quick code.
     pub fn admit(self: &Arc<Self>, compiled: Compiled, wasm: &[u8]) -> Result<Arc<Prepared>, RuntimeError> {
         let sha = sha256_hex(wasm);
-        let prepared = Arc::new(self.first(&sha, compiled)?);
+        let prepared = Arc::new(self.ready(&sha, compiled)?);
         self.cache.insert(sha.clone(), prepared.clone());
         if prepared.tier == Tier::Quick {
             self.optimize_in_background(&sha, wasm);
@@ -196,18 +196,33 @@ impl Runtime {
         Ok(Compiled { component, tier })
     }
 
-    /// Links a first compile; optimised code goes to the disk cache as well.
-    fn first(&self, sha256: &str, compiled: Compiled) -> Result<Prepared, RuntimeError> {
+    /// Links compiled code; optimised code goes to the disk cache as well.
+    fn ready(&self, sha256: &str, compiled: Compiled) -> Result<Prepared, RuntimeError> {
         let Compiled { component, tier } = compiled;
-        let compiler = match tier {
-            Tier::Quick => &self.quick,
-            Tier::Optimized => &self.optimized,
-        };
-        let prepared = pre(compiler, component.clone(), sha256, tier)?;
+        let prepared = self.link(component.clone(), sha256, tier)?;
         if tier == Tier::Optimized {
             self.save(sha256, &component);
         }
         Ok(prepared)
+    }
+
+    /// Links a component compiled by `tier`'s compiler against the host functions.
+    fn link(&self, component: Component, sha256: &str, tier: Tier) -> Result<Prepared, RuntimeError> {
+        let compiler = match tier {
+            Tier::Quick => &self.quick,
+            Tier::Optimized => &self.optimized,
+        };
+        let instance_pre = compiler
+            .linker
+            .instantiate_pre(&component)
+            .map_err(|e| RuntimeError::Invalid(format!("the component's imports cannot be satisfied: {e:#}")))?;
+        let pre = PluginPre::new(instance_pre)
+            .map_err(|e| RuntimeError::Invalid(format!("the component does not export the plugin interface: {e:#}")))?;
+        Ok(Prepared {
+            pre,
+            sha256: sha256.to_owned(),
+            tier,
+        })
     }
 
     /// Starts [`Runtime::optimize`] on a thread of its own unless it is running (or failed).
@@ -252,9 +267,14 @@ impl Runtime {
     fn optimize(&self, sha256: &str, wasm: &[u8]) -> Result<(), RuntimeError> {
         let started = Instant::now();
         let component = compile(&self.optimized, wasm)?;
-        let prepared = Arc::new(pre(&self.optimized, component.clone(), sha256, Tier::Optimized)?);
-        self.save(sha256, &component);
-        self.cache.insert(sha256.to_owned(), prepared);
+        let prepared = self.ready(
+            sha256,
+            Compiled {
+                component,
+                tier: Tier::Optimized,
+            },
+        )?;
+        self.cache.insert(sha256.to_owned(), Arc::new(prepared));
         tracing::info!(sha256, ms = started.elapsed().as_millis() as u64, "plugin optimised");
         Ok(())
     }
@@ -453,21 +473,6 @@ fn wall_budget(wall: Duration, tier: Tier) -> Duration {
 
 fn compile(compiler: &Compiler, wasm: &[u8]) -> Result<Component, RuntimeError> {
     Component::new(&compiler.engine, wasm).map_err(|e| RuntimeError::Invalid(format!("not a valid component: {e:#}")))
-}
-
-/// Links a component compiled by `compiler` against the host functions.
-fn pre(compiler: &Compiler, component: Component, sha256: &str, tier: Tier) -> Result<Prepared, RuntimeError> {
-    let instance_pre = compiler
-        .linker
-        .instantiate_pre(&component)
-        .map_err(|e| RuntimeError::Invalid(format!("the component's imports cannot be satisfied: {e:#}")))?;
-    let pre = PluginPre::new(instance_pre)
-        .map_err(|e| RuntimeError::Invalid(format!("the component does not export the plugin interface: {e:#}")))?;
-    Ok(Prepared {
-        pre,
-        sha256: sha256.to_owned(),
-        tier,
-    })
 }
 
 /// Advances the engines' epochs until they are dropped, so deadlines measure wall time.
