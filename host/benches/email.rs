@@ -30,6 +30,7 @@ use switchboard::jobs::Workers;
 use switchboard::state::AppState;
 use switchboard::store::now_ms;
 use switchboard::store::sql::Sql;
+use switchboard::store::statistics::Grown;
 use switchboard::tenancy::{Actor, TenantCtx};
 
 mod common;
@@ -92,7 +93,7 @@ async fn seed(state: &AppState, ctx: &TenantCtx, n: usize) {
         tags.execute(&mut tx).await.expect("tags");
     }
     tx.commit().await.expect("commit");
-    state.store.refresh_crm_statistics().await.expect("statistics");
+    state.store.refresh_statistics(Grown::Crm).await.expect("statistics");
 }
 
 async fn run(backend: &str, n: usize) {

@@ -37,6 +37,7 @@ use crate::providers::email::{Email, EmailProvider};
 use crate::state::AppState;
 use crate::store::email_campaigns::CampaignRow;
 use crate::store::email_messages::{BatchMessage, MessageRef, Recipient};
+use crate::store::statistics::Grown;
 use crate::store::{self, now_ms, Backend, Conn};
 use crate::tenancy::{Actor, TenantCtx};
 
@@ -49,6 +50,8 @@ const SLICE: Duration = Duration::from_secs(2);
 const WINDOW: i64 = 1000;
 /// Messages marked sent per statement (two parameters each).
 const SENT_PER_STATEMENT: usize = 500;
+/// Recipients from which preparing refreshes the planner's statistics of the message rows.
+pub const STATISTICS_FROM: i64 = 10_000;
 
 pub fn run_job(state: Arc<AppState>, job: Job) -> BoxFuture<'static, HandlerResult> {
     async move { run(&state, &job).await.map_err(Into::into) }.boxed()
@@ -80,6 +83,12 @@ async fn run(state: &AppState, job: &Job) -> Result<()> {
     if campaign.prepared_at.is_none() {
         prepare(state, &ctx, &id, &campaign).await?;
         campaign = super::get(state, &ctx, &id).await?;
+        // Without it PostgreSQL planned each window's updates from the table as it was before
+        // (measured at 1M messages: an index walk over every message of the tenant per
+        // statement, half its time).
+        if campaign.recipients >= STATISTICS_FROM {
+            state.store.refresh_statistics(Grown::Messages).await?;
+        }
     }
     let mut conn = state.store.connection().await?;
     // On PostgreSQL the next window is frozen and rendered on a second connection while the

@@ -18,6 +18,7 @@ use crate::ids::ImportId;
 use crate::jobs::Job;
 use crate::state::AppState;
 use crate::store::imports::{ImportErrorRow, ImportRow, Progress};
+use crate::store::statistics::Grown;
 use crate::store::{self, now_ms, Conn, StoreError};
 use crate::tenancy::TenantCtx;
 
@@ -103,7 +104,7 @@ pub async fn run(
         // relative to their size.
         let before = row_number - BATCH_ROWS as i64;
         if before == 0 || before / STATISTICS_EVERY != row_number / STATISTICS_EVERY {
-            state.store.refresh_crm_statistics().await?;
+            state.store.refresh_statistics(Grown::Crm).await?;
         }
     }
 }
