@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use super::Result;
 use crate::ids::{DomainEventId, PrefixedId};
+use crate::store::sql::Sql;
 use crate::store::{self, now_ms, Conn};
 use crate::tenancy::TenantCtx;
 
@@ -82,12 +83,25 @@ pub async fn emit_all<'v>(
     ctx: &TenantCtx,
     events: impl IntoIterator<Item = (&'static str, &'v Value)>,
 ) -> Result<()> {
-    let rows: Vec<_> = events
+    store::bulk::insert_domain_events(tx, ctx, &rows(events)).await?;
+    Ok(())
+}
+
+/// The statements [`emit_all`] runs, for [`store::Store::write_at_once`].
+pub fn emit_statements<'v>(
+    ctx: &TenantCtx,
+    events: impl IntoIterator<Item = (&'static str, &'v Value)>,
+    now: i64,
+) -> Vec<Sql> {
+    store::bulk::domain_events(ctx, &rows(events), now)
+}
+
+/// Outbox rows: `(new id, type, JSON text)`.
+fn rows<'v>(events: impl IntoIterator<Item = (&'static str, &'v Value)>) -> Vec<(String, &'static str, String)> {
+    events
         .into_iter()
         .map(|(event_type, d)| (DomainEventId::generate().to_string(), event_type, d.to_string()))
-        .collect();
-    store::bulk::insert_domain_events(tx, ctx, &rows).await?;
-    Ok(())
+        .collect()
 }
 
 pub async fn list(

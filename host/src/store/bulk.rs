@@ -101,50 +101,60 @@ pub async fn insert_tags(tx: &mut Conn, ctx: &TenantCtx, rows: &[(String, String
 
 /// `(event id, type, JSON data)` into the outbox.
 pub async fn insert_domain_events(tx: &mut Conn, ctx: &TenantCtx, rows: &[(String, &str, String)]) -> Result<()> {
-    let now = now_ms();
-    for chunk in rows.chunks(CHUNK) {
-        let mut sql = Sql::new("INSERT INTO domain_events (id, tenant_id, event_type, data, occurred_at) VALUES ");
-        for (i, (id, kind, data)) in chunk.iter().enumerate() {
-            sql.push(if i == 0 { "(" } else { ", (" });
-            sql.bind(id.as_str())
-                .push(", ")
-                .bind(ctx.tenant_id.as_str())
-                .push(", ")
-                .bind(*kind);
-            sql.push(", ").bind(data.as_str()).push(", ").bind(now).push(")");
-        }
+    for sql in domain_events(ctx, rows, now_ms()) {
         sql.execute(tx).await?;
     }
     Ok(())
 }
 
-/// Events of sent messages (opens, clicks).
-pub async fn insert_email_events(tx: &mut Conn, ctx: &TenantCtx, rows: &[NewEvent<'_>]) -> Result<()> {
-    for chunk in rows.chunks(CHUNK) {
-        let mut sql = Sql::new(
-            "INSERT INTO email_events (id, tenant_id, campaign_id, message_id, kind, url, occurred_at) VALUES ",
-        );
-        for (i, e) in chunk.iter().enumerate() {
-            sql.push(if i == 0 { "(" } else { ", (" });
-            sql.bind(EmailEventId::generate().as_str())
-                .push(", ")
-                .bind(ctx.tenant_id.as_str())
-                .push(", ")
-                .bind(e.campaign_id)
-                .push(", ")
-                .bind(e.message_id)
-                .push(", ")
-                .bind(e.kind)
-                .push(", ");
-            match e.url {
-                Some(url) => sql.bind(url),
-                None => sql.push("NULL"),
-            };
-            sql.push(", ").bind(e.occurred_at).push(")");
-        }
-        sql.execute(tx).await?;
-    }
-    Ok(())
+/// The statements of [`insert_domain_events`], for [`super::Store::write_at_once`].
+pub fn domain_events(ctx: &TenantCtx, rows: &[(String, &str, String)], now: i64) -> Vec<Sql> {
+    rows.chunks(CHUNK)
+        .map(|chunk| {
+            let mut sql = Sql::new("INSERT INTO domain_events (id, tenant_id, event_type, data, occurred_at) VALUES ");
+            for (i, (id, kind, data)) in chunk.iter().enumerate() {
+                sql.push(if i == 0 { "(" } else { ", (" });
+                sql.bind(id.as_str())
+                    .push(", ")
+                    .bind(ctx.tenant_id.as_str())
+                    .push(", ")
+                    .bind(*kind);
+                sql.push(", ").bind(data.as_str()).push(", ").bind(now).push(")");
+            }
+            sql
+        })
+        .collect()
+}
+
+/// Statements inserting events of sent messages (opens, clicks), for
+/// [`super::Store::write_at_once`].
+pub fn email_events(ctx: &TenantCtx, rows: &[NewEvent<'_>]) -> Vec<Sql> {
+    rows.chunks(CHUNK)
+        .map(|chunk| {
+            let mut sql = Sql::new(
+                "INSERT INTO email_events (id, tenant_id, campaign_id, message_id, kind, url, occurred_at) VALUES ",
+            );
+            for (i, e) in chunk.iter().enumerate() {
+                sql.push(if i == 0 { "(" } else { ", (" });
+                sql.bind(EmailEventId::generate().as_str())
+                    .push(", ")
+                    .bind(ctx.tenant_id.as_str())
+                    .push(", ")
+                    .bind(e.campaign_id)
+                    .push(", ")
+                    .bind(e.message_id)
+                    .push(", ")
+                    .bind(e.kind)
+                    .push(", ");
+                match e.url {
+                    Some(url) => sql.bind(url),
+                    None => sql.push("NULL"),
+                };
+                sql.push(", ").bind(e.occurred_at).push(")");
+            }
+            sql
+        })
+        .collect()
 }
 
 /// Which of the given identifiers already belong to a customer: `(email, phone, external_id)`.

@@ -231,7 +231,8 @@ pub(super) fn qualified_columns() -> String {
 
 /// `select` (over alias `c`) with the filters, keyset and order of a list page.
 pub(super) fn page_query(mut sql: Sql, ctx: &TenantCtx, backend: Backend, q: &ListQuery) -> Sql {
-    sql.push(" FROM customers c WHERE c.tenant_id = ")
+    sql.planned_per_call()
+        .push(" FROM customers c WHERE c.tenant_id = ")
         .bind(ctx.tenant_id.as_str());
     filters(&mut sql, ctx, backend, q);
     let (gt, order) = if q.descending { ("<", "DESC") } else { (">", "ASC") };

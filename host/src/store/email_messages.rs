@@ -33,7 +33,8 @@ pub async fn audience_page(
 ) -> Result<Vec<Recipient>> {
     let tenant = ctx.tenant_id.as_str();
     let mut sql = Sql::new("SELECT c.id, c.email FROM customers c WHERE c.tenant_id = ");
-    sql.bind(tenant)
+    sql.planned_per_call()
+        .bind(tenant)
         .push(" AND c.id > ")
         .bind(after)
         .push(" AND c.email IS NOT NULL AND (");

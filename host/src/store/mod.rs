@@ -27,6 +27,7 @@ pub mod idempotency;
 pub mod imports;
 pub mod invitations;
 pub mod jobs;
+pub mod one_trip;
 pub mod outbox;
 pub mod plugin_installations;
 pub mod plugin_kv;
@@ -180,12 +181,6 @@ impl Store {
             .test_before_acquire(false)
             .after_connect(move |conn, _| {
                 Box::pin(async move {
-                    if backend == Backend::Postgres {
-                        // Tenant-scoped statements are prepared once and reused; a generic plan
-                        // cannot see how selective a tenant, tag or field value is, and picked
-                        // a 1 s plan for a 1 ms filtered page over 1M customers.
-                        conn.execute("SET plan_cache_mode = force_custom_plan").await?;
-                    }
                     if backend == Backend::Sqlite {
                         conn.execute(
                             "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
@@ -278,17 +273,14 @@ impl Store {
 
     /// A connection of its own for a long run of transactions (an import, an export), so its page
     /// cache stays warm from one transaction to the next; on SQLite the cache is also larger
-    /// (measured: a sixth less CPU per imported row). On PostgreSQL it may reuse cached plans
-    /// (the pool's connections plan every statement afresh, see [`Store::connect`]): the same
-    /// few statements run batch after batch here, and each row's foreign-key checks are cached
-    /// plans too. It is closed when dropped, so neither setting goes back to the pool.
+    /// (measured: a sixth less CPU per imported row). It is closed when dropped, so the
+    /// setting does not go back to the pool.
     pub async fn bulk_connection(&self) -> Result<PoolConnection<Any>> {
         let mut conn = self.connection().await?;
         conn.close_on_drop();
-        match self.backend {
-            Backend::Sqlite => conn.execute("PRAGMA cache_size = -32768").await?, // KiB: 32 MiB
-            Backend::Postgres => conn.execute("SET plan_cache_mode = auto").await?,
-        };
+        if self.backend == Backend::Sqlite {
+            conn.execute("PRAGMA cache_size = -32768").await?; // KiB: 32 MiB
+        }
         Ok(conn)
     }
 

@@ -88,6 +88,7 @@ pub enum Match {
 /// The predicate for `rule`; `now` (epoch ms) anchors `within_days`.
 pub fn compile(ctx: &TenantCtx, rule: &Rule, now: i64) -> Sql {
     let mut sql = Sql::default();
+    sql.planned_per_call();
     Compiler {
         tenant: ctx.tenant_id.as_str(),
         now,

@@ -18,6 +18,7 @@ mod imports;
 mod invitations;
 mod isolation;
 mod jobs;
+mod one_trip;
 mod openapi;
 mod plugin_dispatch;
 mod plugin_kv;

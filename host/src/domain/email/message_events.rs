@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 use crate::domain::{outbox, Result};
 use crate::store::email_events::{self, NewEvent};
 use crate::store::email_messages::{self, MessageRef};
+use crate::store::sql::Sql;
 use crate::store::{self, Conn};
 use crate::tenancy::TenantCtx;
 
@@ -121,9 +122,10 @@ fn happened(url: Option<&str>) -> Happened<'_> {
 /// An open (no url) or a click on `url` of message `m`.
 pub type Engagement<'a> = (&'a MessageRef, Option<&'a str>);
 
-/// Records many opens and clicks inside `tx` as [`record`] would, in multi-row statements: they
-/// move no delivery status, so nothing is read first.
-pub async fn record_engagements(tx: &mut Conn, ctx: &TenantCtx, hits: &[Engagement<'_>], at: i64) -> Result<()> {
+/// The statements recording many opens and clicks as [`record`] would, for
+/// [`crate::store::Store::write_at_once`]: they move no delivery status, so nothing is read
+/// first.
+pub fn engagement_statements(ctx: &TenantCtx, hits: &[Engagement<'_>], at: i64) -> Vec<Sql> {
     let events: Vec<NewEvent> = hits
         .iter()
         .map(|&(m, url)| NewEvent {
@@ -134,10 +136,11 @@ pub async fn record_engagements(tx: &mut Conn, ctx: &TenantCtx, hits: &[Engageme
             occurred_at: at,
         })
         .collect();
-    store::bulk::insert_email_events(tx, ctx, &events).await?;
     let domain: Vec<(&'static str, Value)> = hits
         .iter()
         .filter_map(|&(m, url)| domain_event(m, happened(url), at))
         .collect();
-    outbox::emit_all(tx, ctx, domain.iter().map(|(t, v)| (*t, v))).await
+    let mut statements = store::bulk::email_events(ctx, &events);
+    statements.extend(outbox::emit_statements(ctx, domain.iter().map(|(t, v)| (*t, v)), at));
+    statements
 }

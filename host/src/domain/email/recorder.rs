@@ -1,7 +1,8 @@
 //! Opens and clicks arrive far faster than one transaction each could commit, so they are
 //! group-committed: each request queues its event and waits for the commit that includes it; a
 //! writer takes whatever is queued (up to [`BATCH`]), looks the messages up in one query and
-//! writes each tenant's events in one transaction of multi-row statements. A request still
+//! writes each tenant's events in one atomic write of multi-row statements, sent at once
+//! ([`Store::write_at_once`]: one round trip on PostgreSQL). A request still
 //! answers only once its event is durable, so a hit that was answered is never lost.
 //!
 //! On PostgreSQL several writers run side by side: a request waits about one commit (an
@@ -146,9 +147,8 @@ async fn commit(
     hits: &[(Hit, Reply, MessageRef)],
 ) -> Result<()> {
     let engagements: Vec<Engagement> = hits.iter().map(|(hit, _, m)| (m, hit.url.as_deref())).collect();
-    let mut tx = store.tenant_tx_on(conn, ctx).await?;
-    message_events::record_engagements(&mut tx, ctx, &engagements, now_ms()).await?;
-    tx.commit().await?;
+    let statements = message_events::engagement_statements(ctx, &engagements, now_ms());
+    store.write_at_once(conn, &statements).await?;
     Ok(())
 }
 

@@ -1,0 +1,54 @@
+use switchboard::ids::{DomainEventId, PrefixedId, TenantId, UserId};
+use switchboard::store::bulk;
+use switchboard::store::now_ms;
+use switchboard::tenancy::{Actor, TenantCtx};
+use switchboard_tests::TestServer;
+
+/// The ids of the tenant's outbox events of type `kind`.
+async fn event_ids(owner: &switchboard_tests::Session, kind: &str) -> Vec<String> {
+    let listed = owner.get(&format!("/v1/domain-events?type={kind}")).await;
+    listed.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_write_at_once_lands_whole_or_not_at_all_and_leaves_its_connection_usable() {
+    let server = TestServer::start().await;
+    let owner = server.signup("Atomic").await;
+    let ctx = TenantCtx::new(
+        TenantId::parse(&owner.tenant_id).unwrap(),
+        Actor::User(UserId::parse(&owner.user_id).unwrap()),
+        None,
+    );
+    let store = &server.state.store;
+    let (first, second) = (
+        DomainEventId::generate().to_string(),
+        DomainEventId::generate().to_string(),
+    );
+    let row = |id: &str| vec![(id.to_owned(), "webhook.test", "{}".to_owned())];
+    let mut conn = store.connection().await.unwrap();
+
+    // The last statement repeats the first one's id: the whole write fails.
+    let failing = [
+        bulk::domain_events(&ctx, &row(&first), now_ms()),
+        bulk::domain_events(&ctx, &row(&second), now_ms()),
+        bulk::domain_events(&ctx, &row(&first), now_ms()),
+    ]
+    .concat();
+    assert!(store.write_at_once(&mut conn, &failing).await.is_err());
+    assert_eq!(event_ids(&owner, "webhook.test").await, Vec::<String>::new());
+
+    let passing = [
+        bulk::domain_events(&ctx, &row(&first), now_ms()),
+        bulk::domain_events(&ctx, &row(&second), now_ms()),
+    ]
+    .concat();
+    store.write_at_once(&mut conn, &passing).await.unwrap();
+    let mut written = event_ids(&owner, "webhook.test").await;
+    written.sort();
+    assert_eq!(written, [first, second]);
+}
