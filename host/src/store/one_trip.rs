@@ -37,7 +37,7 @@ impl Store {
     }
 }
 
-/// `WITH w1 AS (s1), w2 AS (s2) s3`: PostgreSQL runs every data-modifying `WITH` clause once,
+/// `WITH w0 AS (s0), w1 AS (s1) s2`: PostgreSQL runs every data-modifying `WITH` clause once,
 /// whether or not the rest reads it, all in the statement's snapshot.
 fn chained(statements: &[Sql]) -> Sql {
     let (last, rest) = statements.split_last().expect("at least one statement");
