@@ -24,16 +24,28 @@ pub async fn get(conn: &mut Conn, ctx: &TenantCtx, installation: &str, key: &str
     .await?)
 }
 
-/// Bytes held by the installation's live entries (keys and values), not counting `except_key`.
-pub async fn usage(conn: &mut Conn, ctx: &TenantCtx, installation: &str, except_key: &str, now: i64) -> Result<i64> {
+/// Bytes (keys and values) of the installation's entries, expired ones not pruned yet included:
+/// a total the triggers of `plugin_kv` keep, read in one row.
+pub async fn stored_bytes(conn: &mut Conn, ctx: &TenantCtx, installation: &str) -> Result<i64> {
+    let stored: Option<i64> =
+        sqlx::query_scalar("SELECT bytes FROM plugin_kv_usage WHERE tenant_id = $1 AND installation_id = $2")
+            .bind(ctx.tenant_id.as_str())
+            .bind(installation)
+            .fetch_optional(&mut *conn)
+            .await?;
+    Ok(stored.unwrap_or(0))
+}
+
+/// Bytes (keys and values) of the installation's entries live at `now`: a sum over the
+/// namespace, for when [`stored_bytes`] is over the quota.
+pub async fn live_bytes(conn: &mut Conn, ctx: &TenantCtx, installation: &str, now: i64) -> Result<i64> {
     let used: Option<i64> = sqlx::query_scalar(concat!(
-        "SELECT CAST(SUM(LENGTH(key) + LENGTH(value)) AS BIGINT) FROM plugin_kv \
-         WHERE tenant_id = $1 AND installation_id = $2 AND key <> $3 AND ",
-        live_at!(4)
+        "SELECT CAST(SUM(OCTET_LENGTH(key) + OCTET_LENGTH(value)) AS BIGINT) FROM plugin_kv \
+         WHERE tenant_id = $1 AND installation_id = $2 AND ",
+        live_at!(3)
     ))
     .bind(ctx.tenant_id.as_str())
     .bind(installation)
-    .bind(except_key)
     .bind(now)
     .fetch_one(&mut *conn)
     .await?;

@@ -64,6 +64,34 @@ async fn kv_entries_expire() {
     assert_eq!(kept, json!({"found": true, "keys": ["big", "lasting"]}));
 }
 
+/// The quota counts what is stored now: overwriting a key with less and deleting a key free
+/// their bytes, and a refused put leaves nothing behind.
+#[tokio::test]
+async fn the_quota_follows_overwrites_and_deletes() {
+    let server = TestServer::start_with(|c| c.plugin_kv_quota_bytes = 300).await;
+    let owner = server.signup("Quota").await;
+    let id = installed(&owner, &["kv"]).await;
+    let refused = |run: Value| {
+        assert_eq!(run["outcome"], "error", "{run}");
+        assert!(run["error"].as_str().unwrap().contains("limited to 300 bytes"), "{run}");
+    };
+
+    kv(&owner, &id, "kv-put", json!({"key": "big", "len": 280})).await; // 283 bytes
+    kv(&owner, &id, "kv-fill", json!({"from": 0, "n": 1})).await; // "many/0000" = "0": 293
+    refused(invoke(&owner, &id, "kv-put", json!({"key": "c", "len": 8})).await);
+    let absent = kv(&owner, &id, "kv-get", json!({"key": "c"})).await;
+    assert_eq!(absent["found"], false, "a refused put is rolled back: {absent}");
+
+    // kv-scan deletes many/0000: 283 left, so 9 more bytes fit.
+    kv(&owner, &id, "kv-scan", json!({"n": 1})).await;
+    kv(&owner, &id, "kv-put", json!({"key": "c", "len": 8})).await; // 292
+    refused(invoke(&owner, &id, "kv-put", json!({"key": "d", "len": 150})).await);
+    // "big" shrinks to 103 bytes: 112 in all, and 153 more fit.
+    kv(&owner, &id, "kv-put", json!({"key": "big", "len": 100})).await;
+    let keys = kv(&owner, &id, "kv-put", json!({"key": "d", "len": 150})).await;
+    assert_eq!(keys["keys"], json!(["big", "c", "d"]));
+}
+
 /// Putting a key for good after putting it with a time to live keeps it for good.
 #[tokio::test]
 async fn a_plain_put_makes_an_expiring_entry_permanent() {

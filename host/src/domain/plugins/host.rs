@@ -215,11 +215,15 @@ impl HostApi for TenantHost {
         let quota = self.state.plugins.kv_quota_bytes as i64;
         self.block(async {
             let mut tx = self.state.store.tenant_tx(&self.ctx).await?;
-            let used = store::plugin_kv::usage(&mut tx, &self.ctx, &self.installation, key, now).await?;
-            if used + (key.len() + value.len()) as i64 > quota {
+            store::plugin_kv::put(&mut tx, &self.ctx, &self.installation, key, value, expires_at).await?;
+            // The stored total counts expired entries until they are pruned: only when it is
+            // over are the live ones summed. Over the quota, the put is rolled back.
+            let (ctx, installation) = (&self.ctx, self.installation.as_str());
+            if store::plugin_kv::stored_bytes(&mut tx, ctx, installation).await? > quota
+                && store::plugin_kv::live_bytes(&mut tx, ctx, installation, now).await? > quota
+            {
                 return Err(HostError::Quota(format!("the KV store is limited to {quota} bytes")));
             }
-            store::plugin_kv::put(&mut tx, &self.ctx, &self.installation, key, value, expires_at).await?;
             tx.commit().await.map_err(store::StoreError::from)?;
             Ok(())
         })?;
