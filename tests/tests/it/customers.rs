@@ -117,6 +117,47 @@ async fn patch_merges_clears_and_replaces_tags() {
     assert_eq!(last.body["data"][0]["data"]["id"], c.body["id"]);
 }
 
+/// Writing what a customer already holds (a PATCH, an upsert, tags they have) changes
+/// nothing: updated_at stays, no domain event, no audit entry.
+#[tokio::test]
+async fn writes_that_change_nothing_leave_no_trace() {
+    let server = TestServer::start().await;
+    let owner = server.signup("Same").await;
+    define_fields(&owner).await;
+    let body = json!({"email": "same@example.com", "first_name": "Sam", "custom_fields": {"plan": "pro", "score": 2}, "tags": ["a"]});
+    let c = owner.post("/v1/customers", body.clone()).await;
+    assert_eq!(c.status, 201, "{}", c.body);
+    let id = c.body["id"].as_str().unwrap();
+    let path = format!("/v1/customers/{id}");
+    let trail = || async {
+        let events = owner.get("/v1/domain-events").await.body["data"]
+            .as_array()
+            .unwrap()
+            .len();
+        let audit = owner.get("/v1/audit-logs").await.body["data"].as_array().unwrap().len();
+        (events, audit)
+    };
+    let before = trail().await;
+
+    let patched = owner.patch(&path, body.clone()).await;
+    assert_eq!(patched.status, 200, "{}", patched.body);
+    assert_eq!(patched.body, c.body, "same customer, same updated_at");
+    let upserted = owner.post("/v1/customers:upsert", body.clone()).await;
+    assert_eq!(upserted.status, 200, "{}", upserted.body);
+    assert_eq!(upserted.body["updated_at"], c.body["updated_at"]);
+    let tagged = owner
+        .post("/v1/customers/tags", json!({"customer_ids": [id], "add": ["a"]}))
+        .await;
+    assert_eq!(tagged.status, 200, "{}", tagged.body);
+    assert_eq!(trail().await, before);
+
+    // One changed custom field is a change.
+    let changed = owner.patch(&path, json!({"custom_fields": {"score": 3}})).await;
+    assert_eq!(changed.status, 200, "{}", changed.body);
+    assert_eq!(changed.body["custom_fields"]["score"], 3.0);
+    assert_eq!(trail().await, (before.0 + 1, before.1 + 1));
+}
+
 #[tokio::test]
 async fn upsert_merges_by_any_identifier() {
     let server = TestServer::start().await;

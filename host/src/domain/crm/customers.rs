@@ -197,6 +197,28 @@ async fn write_fields(
     Ok(())
 }
 
+/// The custom field writes that change what `id` holds.
+async fn changed_values(
+    tx: &mut Conn,
+    ctx: &TenantCtx,
+    id: &CustomerId,
+    mut writes: Vec<(String, Option<custom_fields::Stored>)>,
+) -> Result<Vec<(String, Option<custom_fields::Stored>)>> {
+    if writes.is_empty() {
+        return Ok(writes);
+    }
+    let held = store::customers::field_values(tx, ctx, &[id.as_str()]).await?;
+    writes.retain(|(key, stored)| {
+        let now = held.iter().find(|row| &row.field_key == key);
+        match (stored, now) {
+            (None, None) => false,
+            (Some(s), Some(row)) => s.text != row.value_text || s.num != row.value_num,
+            _ => true,
+        }
+    });
+    Ok(writes)
+}
+
 /// Loads custom fields, tags and consent for rows, keeping their order.
 pub async fn hydrate(tx: &mut Conn, ctx: &TenantCtx, rows: Vec<CustomerRow>) -> Result<Vec<Customer>> {
     let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
@@ -275,14 +297,24 @@ pub async fn update_in(
     let checked = check(defs, input)?;
     let current = store::customers::get(tx, ctx, id).await?;
     let fields = merged(Some(&current), &checked.input);
-    store::customers::update(tx, ctx, id, &fields).await?;
-    write_fields(tx, ctx, id, &checked.fields_to_write).await?;
+    let field_writes = changed_values(tx, ctx, id, checked.fields_to_write).await?;
+    let mut tag_change = None;
     if let Some(wanted) = &checked.tags {
         let before = store::customer_tags::of_customers(tx, ctx, &[id.as_str()]).await?;
         let before: Vec<String> = before.into_iter().map(|(_, t)| t).collect();
         let added: Vec<String> = wanted.iter().filter(|t| !before.contains(t)).cloned().collect();
         let removed: Vec<String> = before.iter().filter(|t| !wanted.contains(t)).cloned().collect();
-        tags::apply(tx, ctx, id.as_str(), &added, &removed).await?;
+        tag_change = Some((added, removed)).filter(|(a, r)| !a.is_empty() || !r.is_empty());
+    }
+    // A patch that changes nothing writes nothing: no new updated_at, no customer.updated for
+    // subscribers (shops resend the same buyer with every order).
+    if fields == merged(Some(&current), &CustomerInput::default()) && field_writes.is_empty() && tag_change.is_none() {
+        return load(tx, ctx, id).await;
+    }
+    store::customers::update(tx, ctx, id, &fields).await?;
+    write_fields(tx, ctx, id, &field_writes).await?;
+    if let Some((added, removed)) = &tag_change {
+        tags::apply(tx, ctx, id.as_str(), added, removed).await?;
     }
     let customer = load(tx, ctx, id).await?;
     outbox::emit(tx, ctx, outbox::CUSTOMER_UPDATED, &json!(customer)).await?;

@@ -100,14 +100,17 @@ pub async fn bulk(state: &AppState, ctx: &TenantCtx, bulk: Bulk) -> Result<u64> 
         }
         changed += u64::from(tag_one(&mut tx, ctx, &id, &add, &remove).await?);
     }
-    audit::record(
-        &mut tx,
-        ctx,
-        "customers.tagged",
-        "tags",
-        &add.iter().chain(&remove).cloned().collect::<Vec<_>>().join(","),
-    )
-    .await?;
+    // Tagging customers who already have the tags changes nothing, and is not audited.
+    if changed > 0 {
+        audit::record(
+            &mut tx,
+            ctx,
+            "customers.tagged",
+            "tags",
+            &add.iter().chain(&remove).cloned().collect::<Vec<_>>().join(","),
+        )
+        .await?;
+    }
     tx.commit().await?;
     Ok(changed)
 }
