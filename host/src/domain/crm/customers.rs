@@ -221,10 +221,20 @@ async fn changed_values(
 
 /// Loads custom fields, tags and consent for rows, keeping their order.
 pub async fn hydrate(tx: &mut Conn, ctx: &TenantCtx, rows: Vec<CustomerRow>) -> Result<Vec<Customer>> {
-    let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
     let defs = custom_fields::definitions(tx, ctx).await?;
+    hydrate_with(tx, ctx, &defs, rows).await
+}
+
+/// [`hydrate`] with the tenant's custom field definitions at hand.
+async fn hydrate_with(
+    tx: &mut Conn,
+    ctx: &TenantCtx,
+    defs: &HashMap<String, Definition>,
+    rows: Vec<CustomerRow>,
+) -> Result<Vec<Customer>> {
+    let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
     let values = store::customers::field_values(tx, ctx, &ids).await?;
-    let mut fields = custom_fields::decode_rows(&defs, &values);
+    let mut fields = custom_fields::decode_rows(defs, &values);
     let mut tags: HashMap<String, Vec<String>> = HashMap::new();
     for (customer, tag) in store::customer_tags::of_customers(tx, ctx, &ids).await? {
         tags.entry(customer).or_default().push(tag);
@@ -266,6 +276,16 @@ pub async fn load(tx: &mut Conn, ctx: &TenantCtx, id: &CustomerId) -> Result<Cus
     Ok(hydrate(tx, ctx, vec![row]).await?.remove(0))
 }
 
+async fn load_with(
+    tx: &mut Conn,
+    ctx: &TenantCtx,
+    defs: &HashMap<String, Definition>,
+    id: &CustomerId,
+) -> Result<Customer> {
+    let row = store::customers::get(tx, ctx, id).await?;
+    Ok(hydrate_with(tx, ctx, defs, vec![row]).await?.remove(0))
+}
+
 /// Creates a customer inside `tx` (shared by the API, upserts, imports and event tracking).
 pub async fn create_in(
     tx: &mut Conn,
@@ -280,7 +300,7 @@ pub async fn create_in(
     if let Some(t) = &checked.tags {
         store::customer_tags::add(tx, ctx, id.as_str(), t).await?;
     }
-    let customer = load(tx, ctx, &id).await?;
+    let customer = load_with(tx, ctx, defs, &id).await?;
     outbox::emit(tx, ctx, outbox::CUSTOMER_CREATED, &json!(customer)).await?;
     audit::record(tx, ctx, "customer.created", "customer", id.as_str()).await?;
     Ok(customer)
@@ -309,14 +329,14 @@ pub async fn update_in(
     // A patch that changes nothing writes nothing: no new updated_at, no customer.updated for
     // subscribers (shops resend the same buyer with every order).
     if fields == merged(Some(&current), &CustomerInput::default()) && field_writes.is_empty() && tag_change.is_none() {
-        return load(tx, ctx, id).await;
+        return Ok(hydrate_with(tx, ctx, defs, vec![current]).await?.remove(0));
     }
     store::customers::update(tx, ctx, id, &fields).await?;
     write_fields(tx, ctx, id, &field_writes).await?;
     if let Some((added, removed)) = &tag_change {
         tags::apply(tx, ctx, id.as_str(), added, removed).await?;
     }
-    let customer = load(tx, ctx, id).await?;
+    let customer = load_with(tx, ctx, defs, id).await?;
     outbox::emit(tx, ctx, outbox::CUSTOMER_UPDATED, &json!(customer)).await?;
     audit::record(tx, ctx, "customer.updated", "customer", id.as_str()).await?;
     Ok(customer)

@@ -54,14 +54,47 @@ fn clean(field: &str, tags: &[String]) -> Result<Vec<String>> {
         .collect()
 }
 
-/// Applies a bulk change; customers of other tenants or unknown ids are skipped. Returns how
-/// many customers changed.
-pub async fn bulk(state: &AppState, ctx: &TenantCtx, bulk: Bulk) -> Result<u64> {
-    let add = clean("add", &bulk.add)?;
-    let remove = clean("remove", &bulk.remove)?;
+/// The tags to add and to remove, checked; at least one.
+fn checked(add: &[String], remove: &[String]) -> Result<(Vec<String>, Vec<String>)> {
+    let (add, remove) = (clean("add", add)?, clean("remove", remove)?);
     if add.is_empty() && remove.is_empty() {
         return Err(DomainError::invalid("add", "give tags to add or remove"));
     }
+    Ok((add, remove))
+}
+
+/// Audits a change of `changed` customers' tags. Tagging customers who already have the tags
+/// changes nothing, and is not audited.
+async fn audit_change(tx: &mut Conn, ctx: &TenantCtx, add: &[String], remove: &[String], changed: u64) -> Result<()> {
+    if changed == 0 {
+        return Ok(());
+    }
+    let tags = add.iter().chain(remove).cloned().collect::<Vec<_>>().join(",");
+    audit::record(tx, ctx, "customers.tagged", "tags", &tags).await
+}
+
+/// Tags one customer in one transaction; `NotFound` when the tenant has no such customer.
+/// Returns whether anything changed.
+pub async fn tag_customer(
+    state: &AppState,
+    ctx: &TenantCtx,
+    id: &CustomerId,
+    add: &[String],
+    remove: &[String],
+) -> Result<bool> {
+    let (add, remove) = checked(add, remove)?;
+    let mut tx = state.store.tenant_tx(ctx).await?;
+    store::customers::get(&mut tx, ctx, id).await?;
+    let changed = tag_one(&mut tx, ctx, id, &add, &remove).await?;
+    audit_change(&mut tx, ctx, &add, &remove, u64::from(changed)).await?;
+    tx.commit().await?;
+    Ok(changed)
+}
+
+/// Applies a bulk change; customers of other tenants or unknown ids are skipped. Returns how
+/// many customers changed.
+pub async fn bulk(state: &AppState, ctx: &TenantCtx, bulk: Bulk) -> Result<u64> {
+    let (add, remove) = checked(&bulk.add, &bulk.remove)?;
     if bulk.customer_ids.len() > MAX_IDS {
         return Err(DomainError::invalid(
             "customer_ids",
@@ -100,17 +133,7 @@ pub async fn bulk(state: &AppState, ctx: &TenantCtx, bulk: Bulk) -> Result<u64> 
         }
         changed += u64::from(tag_one(&mut tx, ctx, &id, &add, &remove).await?);
     }
-    // Tagging customers who already have the tags changes nothing, and is not audited.
-    if changed > 0 {
-        audit::record(
-            &mut tx,
-            ctx,
-            "customers.tagged",
-            "tags",
-            &add.iter().chain(&remove).cloned().collect::<Vec<_>>().join(","),
-        )
-        .await?;
-    }
+    audit_change(&mut tx, ctx, &add, &remove, changed).await?;
     tx.commit().await?;
     Ok(changed)
 }

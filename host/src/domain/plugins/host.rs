@@ -318,17 +318,7 @@ impl HostApi for TenantHost {
 
     fn tag(&mut self, customer_id: &str, add: Vec<String>, remove: Vec<String>) -> HostResult<()> {
         let id = CustomerId::parse(customer_id).ok_or(HostError::NotFound)?;
-        let bulk = tags::Bulk {
-            add,
-            remove,
-            customer_ids: vec![id.to_string()],
-            segment_id: None,
-        };
-        self.block(async {
-            // Unknown (or another tenant's) customers are skipped by bulk; say so.
-            customers::get(&self.state, &self.ctx, &id).await?;
-            tags::bulk(&self.state, &self.ctx, bulk).await
-        })?;
+        self.block(tags::tag_customer(&self.state, &self.ctx, &id, &add, &remove))?;
         Ok(())
     }
 
