@@ -227,6 +227,7 @@ fn main() {
                 .kv_put(&format!("k{i}"), b"a small value", None)
                 .expect("kv put");
         }
+        seeding.commit_writes().expect("commit");
         measure(
             &format!("10 KV gets, {backend} store"),
             &runtime,

@@ -92,6 +92,24 @@ async fn the_quota_follows_overwrites_and_deletes() {
     assert_eq!(keys["keys"], json!(["big", "c", "d"]));
 }
 
+/// A run's writes are one transaction: when the run fails none of them stay; a call that is
+/// refused is undone alone, and the run goes on and keeps what it writes next.
+#[tokio::test]
+async fn a_run_writes_all_or_nothing() {
+    let server = TestServer::start_with(|c| c.plugin_kv_quota_bytes = 100).await;
+    let owner = server.signup("Atomic").await;
+    let id = installed(&owner, &["kv"]).await;
+    let failed = invoke(&owner, &id, "write-then-fail", json!({})).await;
+    assert_eq!(failed["outcome"], "error", "{failed}");
+    let got = kv(&owner, &id, "kv-get", json!({"key": "doomed"})).await;
+    assert_eq!(got, json!({"found": false, "keys": []}));
+
+    let out = kv(&owner, &id, "refused-then-put", json!({"len": 200})).await;
+    assert_eq!(out, json!({"refused": true, "keys": ["small"]}));
+    let got = kv(&owner, &id, "kv-get", json!({"key": "small"})).await;
+    assert_eq!(got, json!({"found": true, "keys": ["small"]}));
+}
+
 /// Putting a key for good after putting it with a time to live keeps it for good.
 #[tokio::test]
 async fn a_plain_put_makes_an_expiring_entry_permanent() {

@@ -13,7 +13,7 @@ use crate::domain::{audit, outbox, page_limit, validate, DomainError, FieldError
 use crate::ids::{CustomerId, PrefixedId};
 use crate::state::AppState;
 use crate::store::customers::{After, CustomerRow, Fields, ListQuery, Sort};
-use crate::store::{self, sql::Sql, Conn};
+use crate::store::{self, sql::Sql, Backend, Conn};
 use crate::tenancy::TenantCtx;
 
 /// A field in a write: left alone, cleared (JSON null) or set.
@@ -411,10 +411,15 @@ pub async fn upsert_in(
 
 pub async fn upsert(state: &AppState, ctx: &TenantCtx, input: CustomerInput) -> Result<Upserted> {
     let mut tx = state.store.tenant_tx(ctx).await?;
-    let defs = custom_fields::definitions(&mut tx, ctx).await?;
-    let result = upsert_in(&mut tx, ctx, &defs, input).await?;
+    let result = upsert_on(&mut tx, ctx, input).await?;
     tx.commit().await?;
     Ok(result)
+}
+
+/// [`upsert_in`], reading the custom field definitions first.
+pub async fn upsert_on(tx: &mut Conn, ctx: &TenantCtx, input: CustomerInput) -> Result<Upserted> {
+    let defs = custom_fields::definitions(tx, ctx).await?;
+    upsert_in(tx, ctx, &defs, input).await
 }
 
 pub async fn delete(state: &AppState, ctx: &TenantCtx, id: &CustomerId) -> Result<()> {
@@ -502,9 +507,16 @@ pub fn parse_list(params: ListParams) -> Result<ListQuery> {
 }
 
 pub async fn list(state: &AppState, ctx: &TenantCtx, params: ListParams) -> Result<Page> {
-    let query = parse_list(params)?;
     let mut read = state.store.tenant_read(ctx).await?;
-    let rows = store::customers::list(&mut read, ctx, state.store.backend(), &query).await?;
+    let page = list_on(&mut read, ctx, state.store.backend(), params).await?;
+    read.commit().await?;
+    Ok(page)
+}
+
+/// [`list`] on a connection the caller holds.
+pub async fn list_on(conn: &mut Conn, ctx: &TenantCtx, backend: Backend, params: ListParams) -> Result<Page> {
+    let query = parse_list(params)?;
+    let rows = store::customers::list(conn, ctx, backend, &query).await?;
     let next_cursor = (rows.len() as i64 == query.limit)
         .then(|| rows.last())
         .flatten()
@@ -515,7 +527,6 @@ pub async fn list(state: &AppState, ctx: &TenantCtx, params: ListParams) -> Resu
                 Sort::Name => After::Name(last.sort_name.clone(), last.row.id.clone()),
             })
         });
-    let customers = hydrate(&mut read, ctx, rows.into_iter().map(|r| r.row).collect()).await?;
-    read.commit().await?;
+    let customers = hydrate(conn, ctx, rows.into_iter().map(|r| r.row).collect()).await?;
     Ok(Page { customers, next_cursor })
 }

@@ -73,21 +73,19 @@ async fn audit_change(tx: &mut Conn, ctx: &TenantCtx, add: &[String], remove: &[
     audit::record(tx, ctx, "customers.tagged", "tags", &tags).await
 }
 
-/// Tags one customer in one transaction; `NotFound` when the tenant has no such customer.
-/// Returns whether anything changed.
+/// Tags one customer inside `tx`; `NotFound` when the tenant has no such customer. Returns
+/// whether anything changed.
 pub async fn tag_customer(
-    state: &AppState,
+    tx: &mut Conn,
     ctx: &TenantCtx,
     id: &CustomerId,
     add: &[String],
     remove: &[String],
 ) -> Result<bool> {
     let (add, remove) = checked(add, remove)?;
-    let mut tx = state.store.tenant_tx(ctx).await?;
-    store::customers::get(&mut tx, ctx, id).await?;
-    let changed = tag_one(&mut tx, ctx, id, &add, &remove).await?;
-    audit_change(&mut tx, ctx, &add, &remove, u64::from(changed)).await?;
-    tx.commit().await?;
+    store::customers::get(tx, ctx, id).await?;
+    let changed = tag_one(tx, ctx, id, &add, &remove).await?;
+    audit_change(tx, ctx, &add, &remove, u64::from(changed)).await?;
     Ok(changed)
 }
 

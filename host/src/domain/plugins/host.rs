@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 
 use super::dispatch::FollowUp;
 use super::kv_view::{self, KvView, Lookup};
+use super::run_writes::RunWrites;
 use crate::domain::crm::customers::{self, CustomerInput as DomainInput, ListParams, Patch};
 use crate::domain::crm::{events, tags};
 use crate::domain::messages::{self, SendError};
@@ -17,7 +18,7 @@ use crate::plugins::manifest::is_event_type;
 use crate::plugins::{HostApi, HostResult};
 use crate::providers::email::SendError as ProviderError;
 use crate::state::AppState;
-use crate::store::{self, now_ms};
+use crate::store::{self, now_ms, Conn, StoreError};
 use crate::tenancy::TenantCtx;
 
 /// Longest KV key, and most keys one list returns.
@@ -62,6 +63,7 @@ pub struct TenantHost {
     origin: String,
     sent: u32,
     follow_ups: FollowUps,
+    writes: RunWrites,
     kv: KvView,
     runtime: tokio::runtime::Handle,
 }
@@ -86,9 +88,24 @@ impl From<DomainError> for HostError {
     }
 }
 
-impl From<store::StoreError> for HostError {
-    fn from(e: store::StoreError) -> Self {
+impl From<StoreError> for HostError {
+    fn from(e: StoreError) -> Self {
         DomainError::from(e).into()
+    }
+}
+
+/// Runs `f` in a savepoint: when it fails, what it wrote is undone and the transaction goes on.
+async fn savepoint<T>(conn: &mut Conn, f: impl AsyncFnOnce(&mut Conn) -> HostResult<T>) -> HostResult<T> {
+    let mut point = sqlx::Connection::begin(conn).await.map_err(StoreError::from)?;
+    match f(&mut point).await {
+        Ok(value) => {
+            point.commit().await.map_err(StoreError::from)?;
+            Ok(value)
+        }
+        Err(e) => {
+            point.rollback().await.map_err(StoreError::from)?;
+            Err(e)
+        }
     }
 }
 
@@ -142,6 +159,7 @@ impl TenantHost {
             origin,
             sent: 0,
             follow_ups: FollowUps::default(),
+            writes: RunWrites::default(),
             kv: KvView::default(),
             runtime,
         }
@@ -150,6 +168,52 @@ impl TenantHost {
     /// The follow-ups this host's run schedules, to read after the run.
     pub fn follow_ups(&self) -> FollowUps {
         self.follow_ups.clone()
+    }
+
+    /// The run's writes, to commit with its record after the run.
+    pub fn writes(&self) -> RunWrites {
+        self.writes.clone()
+    }
+
+    /// Commits what the run wrote so far. Before a call that waits on the network, so no write
+    /// lock is held meanwhile (nor wanted by that call's own transaction).
+    pub fn commit_writes(&self) -> HostResult<()> {
+        if let Some(tx) = self.writes.take() {
+            self.block(tx.commit()).map_err(StoreError::from)?;
+        }
+        Ok(())
+    }
+
+    /// Runs `f` on the run's transaction when the run wrote already, so it reads its own
+    /// writes; else on a read-only unit of its own.
+    fn reading<T>(&self, f: impl AsyncFnOnce(&mut Conn) -> HostResult<T>) -> HostResult<T> {
+        match self.writes.take() {
+            Some(mut tx) => {
+                let result = self.block(f(&mut tx));
+                self.writes.put(tx);
+                result
+            }
+            None => self.block(async {
+                let mut read = self.state.store.tenant_read(&self.ctx).await?;
+                let value = f(&mut read).await?;
+                read.commit().await?;
+                Ok(value)
+            }),
+        }
+    }
+
+    /// Runs `f` in a savepoint of the run's transaction, which the first write opens.
+    fn writing<T>(&self, f: impl AsyncFnOnce(&mut Conn) -> HostResult<T>) -> HostResult<T> {
+        let open = self.writes.take();
+        self.block(async {
+            let mut tx = match open {
+                Some(tx) => tx,
+                None => self.state.store.tenant_tx(&self.ctx).await?,
+            };
+            let result = savepoint(&mut tx, f).await;
+            self.writes.put(tx);
+            result
+        })
     }
 
     /// Takes the run's KV snapshot on its first KV access, unless the namespace was too large
@@ -163,19 +227,16 @@ impl TenantHost {
             self.kv.skip_snapshot();
             return Ok(());
         }
-        let rows = self.block(async {
-            let mut read = self.state.store.tenant_read(&self.ctx).await?;
-            let rows = store::plugin_kv::snapshot(
-                &mut read,
+        let rows = self.reading(async |conn| {
+            Ok(store::plugin_kv::snapshot(
+                conn,
                 &self.ctx,
                 &self.installation,
                 kv_view::SNAPSHOT_KEYS + 1,
                 kv_view::INLINE_BYTES,
                 now_ms(),
             )
-            .await?;
-            read.commit().await?;
-            Ok::<_, HostError>(rows)
+            .await?)
         })?;
         self.kv.load(rows);
         if !self.kv.is_complete() {
@@ -198,11 +259,8 @@ impl HostApi for TenantHost {
             Lookup::Absent => return Ok(None),
             Lookup::Unknown => {}
         }
-        let value = self.block(async {
-            let mut read = self.state.store.tenant_read(&self.ctx).await?;
-            let value = store::plugin_kv::get(&mut read, &self.ctx, &self.installation, key, now_ms()).await?;
-            read.commit().await?;
-            Ok::<_, HostError>(value)
+        let value = self.reading(async |conn| {
+            Ok(store::plugin_kv::get(conn, &self.ctx, &self.installation, key, now_ms()).await?)
         })?;
         self.kv.remember(key, value.as_deref());
         Ok(value)
@@ -213,18 +271,16 @@ impl HostApi for TenantHost {
         let now = now_ms();
         let expires_at = ttl_ms.map(|ttl| expiry(now, ttl)).transpose()?;
         let quota = self.state.plugins.kv_quota_bytes as i64;
-        self.block(async {
-            let mut tx = self.state.store.tenant_tx(&self.ctx).await?;
-            store::plugin_kv::put(&mut tx, &self.ctx, &self.installation, key, value, expires_at).await?;
+        self.writing(async |tx| {
+            let (ctx, installation) = (&self.ctx, self.installation.as_str());
+            store::plugin_kv::put(tx, ctx, installation, key, value, expires_at).await?;
             // The stored total counts expired entries until they are pruned: only when it is
             // over are the live ones summed. Over the quota, the put is rolled back.
-            let (ctx, installation) = (&self.ctx, self.installation.as_str());
-            if store::plugin_kv::stored_bytes(&mut tx, ctx, installation).await? > quota
-                && store::plugin_kv::live_bytes(&mut tx, ctx, installation, now).await? > quota
+            if store::plugin_kv::stored_bytes(tx, ctx, installation).await? > quota
+                && store::plugin_kv::live_bytes(tx, ctx, installation, now).await? > quota
             {
                 return Err(HostError::Quota(format!("the KV store is limited to {quota} bytes")));
             }
-            tx.commit().await.map_err(store::StoreError::from)?;
             Ok(())
         })?;
         self.kv.remember(key, Some(value));
@@ -233,12 +289,7 @@ impl HostApi for TenantHost {
 
     fn kv_delete(&mut self, key: &str) -> HostResult<()> {
         check_key(key)?;
-        self.block(async {
-            let mut tx = self.state.store.tenant_tx(&self.ctx).await?;
-            store::plugin_kv::delete(&mut tx, &self.ctx, &self.installation, key).await?;
-            tx.commit().await.map_err(store::StoreError::from)?;
-            Ok::<_, HostError>(())
-        })?;
+        self.writing(async |tx| Ok(store::plugin_kv::delete(tx, &self.ctx, &self.installation, key).await?))?;
         self.kv.remember(key, None);
         Ok(())
     }
@@ -249,20 +300,9 @@ impl HostApi for TenantHost {
         if let Some(keys) = self.kv.list(prefix, after.unwrap_or(""), limit as usize) {
             return Ok(keys);
         }
-        self.block(async {
-            let mut read = self.state.store.tenant_read(&self.ctx).await?;
-            let keys = store::plugin_kv::list(
-                &mut read,
-                &self.ctx,
-                &self.installation,
-                prefix,
-                after.unwrap_or(""),
-                limit,
-                now_ms(),
-            )
-            .await?;
-            read.commit().await?;
-            Ok(keys)
+        self.reading(async |conn| {
+            let after = after.unwrap_or("");
+            Ok(store::plugin_kv::list(conn, &self.ctx, &self.installation, prefix, after, limit, now_ms()).await?)
         })
     }
 
@@ -271,11 +311,11 @@ impl HostApi for TenantHost {
         let Some(id) = CustomerId::parse(id) else {
             return Ok(None);
         };
-        match self.block(customers::get(&self.state, &self.ctx, &id)) {
+        self.reading(async |conn| match customers::load(conn, &self.ctx, &id).await {
             Ok(c) => Ok(Some(to_wit(c))),
             Err(DomainError::NotFound) => Ok(None),
             Err(e) => Err(e.into()),
-        }
+        })
     }
 
     fn customer_search(&mut self, query: &str, limit: u32) -> HostResult<Vec<Customer>> {
@@ -284,7 +324,8 @@ impl HostApi for TenantHost {
             limit: Some(limit.clamp(1, 100)),
             ..ListParams::default()
         };
-        let page = self.block(customers::list(&self.state, &self.ctx, params))?;
+        let backend = self.state.store.backend();
+        let page = self.reading(async |conn| Ok(customers::list_on(conn, &self.ctx, backend, params).await?))?;
         Ok(page.customers.into_iter().map(to_wit).collect())
     }
 
@@ -305,7 +346,7 @@ impl HostApi for TenantHost {
             custom_fields,
             ..DomainInput::default()
         };
-        let upserted = self.block(customers::upsert(&self.state, &self.ctx, domain))?;
+        let upserted = self.writing(async |tx| Ok(customers::upsert_on(tx, &self.ctx, domain).await?))?;
         let customer = match upserted {
             customers::Upserted::Created(c) | customers::Upserted::Updated(c) => c,
         };
@@ -318,7 +359,7 @@ impl HostApi for TenantHost {
 
     fn tag(&mut self, customer_id: &str, add: Vec<String>, remove: Vec<String>) -> HostResult<()> {
         let id = CustomerId::parse(customer_id).ok_or(HostError::NotFound)?;
-        self.block(tags::tag_customer(&self.state, &self.ctx, &id, &add, &remove))?;
+        self.writing(async |tx| Ok(tags::tag_customer(tx, &self.ctx, &id, &add, &remove).await?))?;
         Ok(())
     }
 
@@ -329,12 +370,13 @@ impl HostApi for TenantHost {
             properties: json_object("properties", properties)?,
             occurred_at: None,
         };
-        self.block(events::track(&self.state, &self.ctx, &id, track))?;
+        self.writing(async |tx| Ok(events::track_in(tx, &self.ctx, &id, track).await?))?;
         Ok(())
     }
 
     fn send_message(&mut self, message: Message) -> HostResult<String> {
         let customer = CustomerId::parse(&message.customer_id).ok_or(HostError::NotFound)?;
+        self.commit_writes()?;
         self.sent += 1;
         let key = format!("plugin/{}/{}/{}", self.installation, self.origin, self.sent);
         let out = messages::Message {
@@ -360,6 +402,7 @@ impl HostApi for TenantHost {
     fn http_fetch(&mut self, request: OutgoingRequest) -> HostResult<HttpResponse> {
         let method = reqwest::Method::from_bytes(request.method.as_bytes())
             .map_err(|_| HostError::Invalid(format!("bad method {:?}", request.method)))?;
+        self.commit_writes()?;
         let mut builder = self.state.plugins.http.request(method, &request.url).body(request.body);
         for (name, value) in &request.headers {
             builder = builder.header(name, value);

@@ -12,7 +12,7 @@ use crate::ids::{InstallationId, PluginRunId};
 use crate::plugins::runtime::CallSetup;
 use crate::plugins::{Input, Outcome, Output, Run};
 use crate::state::AppState;
-use crate::store::{self, plugin_runs::LogRow, plugin_runs::NewRun, plugin_runs::RunRow};
+use crate::store::{self, plugin_runs::LogRow, plugin_runs::NewRun, plugin_runs::RunRow, Tx};
 use crate::tenancy::TenantCtx;
 
 /// What started a run.
@@ -63,6 +63,7 @@ pub async fn run(
         tokio::runtime::Handle::current(),
     );
     let follow_ups = host.follow_ups();
+    let writes = host.writes();
     let setup = CallSetup {
         host: Box::new(host),
         grants: loaded.grants.clone(),
@@ -82,7 +83,7 @@ pub async fn run(
     })
     .await
     .map_err(|e| DomainError::Io(std::io::Error::other(e)))?;
-    let id = record(state, ctx, loaded, trigger, &run, &follow_ups.take()).await?;
+    let id = record(state, ctx, loaded, trigger, &run, &follow_ups.take(), writes.take()).await?;
     Ok((id, run))
 }
 
@@ -93,6 +94,7 @@ async fn record(
     trigger: Trigger,
     run: &Run,
     follow_ups: &[FollowUp],
+    writes: Option<Tx>,
 ) -> Result<PluginRunId> {
     let output = match &run.output {
         Some(Output::Event(s)) if !s.is_empty() => Some(s.clone()),
@@ -110,7 +112,15 @@ async fn record(
         host_calls: i64::from(run.host_calls),
     };
     let installation = loaded.id.as_str();
-    let mut tx = state.store.tenant_tx(ctx).await?;
+    // A run that ended ok commits its writes with its record; a failed run's are undone.
+    let mut tx = match writes {
+        Some(tx) if run.outcome == Outcome::Ok => tx,
+        Some(tx) => {
+            tx.rollback().await?;
+            state.store.tenant_tx(ctx).await?
+        }
+        None => state.store.tenant_tx(ctx).await?,
+    };
     let id = store::plugin_runs::insert(&mut tx, ctx, installation, &row).await?;
     for line in &run.logs {
         store::plugin_runs::insert_log(&mut tx, ctx, installation, &id, line.level, &line.message).await?;

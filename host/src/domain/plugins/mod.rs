@@ -10,6 +10,7 @@ pub mod installations;
 pub mod invoke;
 pub mod kv_expiry;
 pub mod kv_view;
+pub mod run_writes;
 pub mod ticks;
 pub mod uploads;
 

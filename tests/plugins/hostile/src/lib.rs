@@ -103,6 +103,18 @@ impl Plugin for Hostile {
                 }
                 Ok(json!({"keys": host::kv::list("", None, 100)?}))
             }
+            // A run's writes are one transaction: a failing run leaves none of them.
+            "write-then-fail" => {
+                host::kv::put("doomed", b"1")?;
+                Err("failed after writing".into())
+            }
+            // A refused call is undone alone: the run goes on and what it writes next stays.
+            "refused-then-put" => {
+                let len = event.data["len"].as_u64().unwrap_or(1) as usize;
+                let refused = host::kv::put("big", "x".repeat(len).as_bytes()).is_err();
+                host::kv::put("small", b"1")?;
+                Ok(json!({"refused": refused, "keys": host::kv::list("", None, 100)?}))
+            }
             "kv-get" => {
                 let key = event.data["key"].as_str().unwrap_or("k");
                 Ok(json!({"found": host::kv::get(key)?.is_some(), "keys": host::kv::list("", None, 100)?}))
