@@ -49,6 +49,7 @@ pub mod webhook_endpoints;
 pub mod webhook_receipts;
 mod write_turn;
 
+use std::borrow::Cow;
 use std::ops::{Deref, DerefMut};
 use std::str::FromStr;
 use std::time::Duration;
@@ -221,45 +222,39 @@ impl Store {
         Ok(applied as usize >= self.migrator().iter().count())
     }
 
-    fn begin_statement(&self) -> &'static str {
-        // SQLite: take the write lock up front so a read-then-write transaction never fails
-        // with SQLITE_BUSY on lock upgrade (the busy timeout only covers the first lock).
-        match self.backend {
-            Backend::Sqlite => "BEGIN IMMEDIATE",
-            Backend::Postgres => "BEGIN",
+    /// What begins a transaction. SQLite: a writer takes the write lock up front so a
+    /// read-then-write transaction never fails with SQLITE_BUSY on lock upgrade (the busy
+    /// timeout only covers the first lock); a reader defers. PostgreSQL: for a tenant, the same
+    /// simple query also enters the tenant for the RLS policies and the role they apply to
+    /// (`set_config('role', …)` is `SET LOCAL ROLE`), so the transaction starts in one round
+    /// trip. The tenant id is one this server made, quoted as a literal all the same.
+    fn begin_statement(&self, tenant: Option<&TenantCtx>, write: bool) -> Cow<'static, str> {
+        match (self.backend, tenant) {
+            (Backend::Sqlite, _) if write => "BEGIN IMMEDIATE".into(),
+            (Backend::Sqlite, _) | (Backend::Postgres, None) => "BEGIN".into(),
+            (Backend::Postgres, Some(ctx)) => format!(
+                "BEGIN; SELECT set_config('switchboard.tenant_id', '{}', true), \
+                 set_config('role', 'switchboard_tenant', true)",
+                ctx.tenant_id.as_str().replace('\'', "''")
+            )
+            .into(),
         }
     }
 
-    async fn begin(&self) -> Result<Tx> {
+    async fn begin(&self, tenant: Option<&TenantCtx>) -> Result<Tx> {
         // The connection first, then the turn: a writer waiting for its turn may hold a pooled
         // connection, but the writer holding the turn never waits for one.
         let conn = self.pool.acquire().await?;
         let turn = self.turns.take().await?;
         // `Transaction::begin` is how `Pool::begin_with` moves a pooled connection into a
         // `'static` transaction; called here so the turn is taken between the two.
-        let tx = Transaction::begin(conn, Some(self.begin_statement().into())).await?;
+        let tx = Transaction::begin(conn, Some(self.begin_statement(tenant, true))).await?;
         Ok(WriteTx::new(tx, turn))
     }
 
     /// A transaction for one tenant. On PostgreSQL, row-level security applies to it.
     pub async fn tenant_tx(&self, ctx: &TenantCtx) -> Result<Tx> {
-        let mut tx = self.begin().await?;
-        self.enter_tenant(&mut tx, ctx).await?;
-        Ok(tx)
-    }
-
-    async fn enter_tenant(&self, tx: &mut Conn, ctx: &TenantCtx) -> Result<()> {
-        if self.backend == Backend::Postgres {
-            // One round trip: the tenant for the RLS policies, and the role they apply to
-            // (`set_config('role', …)` is `SET LOCAL ROLE`).
-            sqlx::query(
-                "SELECT set_config('switchboard.tenant_id', $1, true), set_config('role', 'switchboard_tenant', true)",
-            )
-            .bind(ctx.tenant_id.as_str())
-            .execute(&mut *tx)
-            .await?;
-        }
-        Ok(())
+        self.begin(Some(ctx)).await
     }
 
     /// A connection for one writer's run of transactions (a campaign send, the tracking
@@ -287,25 +282,25 @@ impl Store {
     /// [`Store::tenant_tx`] on a connection from [`Store::bulk_connection`].
     pub async fn tenant_tx_on<'c>(&self, conn: &'c mut PoolConnection<Any>, ctx: &TenantCtx) -> Result<BulkTx<'c>> {
         let turn = self.turns.take().await?;
-        self.begin_on(conn, self.begin_statement(), turn, ctx).await
+        self.begin_on(conn, self.begin_statement(Some(ctx), true), turn).await
     }
 
     /// Tenant-scoped reads on a connection from [`Store::bulk_connection`]: one snapshot, and on
     /// SQLite a deferred transaction, so readers never take the write lock.
     pub async fn tenant_read_on<'c>(&self, conn: &'c mut PoolConnection<Any>, ctx: &TenantCtx) -> Result<BulkTx<'c>> {
-        self.begin_on(conn, "BEGIN", None, ctx).await
+        self.begin_on(conn, self.begin_statement(Some(ctx), false), None).await
     }
 
     async fn begin_on<'c>(
         &self,
         conn: &'c mut PoolConnection<Any>,
-        statement: &'static str,
+        statement: Cow<'static, str>,
         turn: Option<OwnedSemaphorePermit>,
-        ctx: &TenantCtx,
     ) -> Result<BulkTx<'c>> {
-        let mut tx = WriteTx::new(Connection::begin_with(&mut **conn, statement).await?, turn);
-        self.enter_tenant(&mut tx, ctx).await?;
-        Ok(tx)
+        Ok(WriteTx::new(
+            Connection::begin_with(&mut **conn, statement).await?,
+            turn,
+        ))
     }
 
     /// Tenant-scoped reads.
@@ -324,7 +319,7 @@ impl Store {
     /// A transaction for the few lookups that precede knowing the tenant (login by email,
     /// credential by hash) and for creating tenants. Callers are in `domain::identity` only.
     pub(crate) async fn system_tx(&self) -> Result<Tx> {
-        self.begin().await
+        self.begin(None).await
     }
 
     /// Deletes in system transactions of at most `limit` rows each, so housekeeping never holds
