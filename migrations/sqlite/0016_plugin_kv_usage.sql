@@ -2,6 +2,8 @@
 -- with one row instead of summing the namespace (which grew with every entry: a shop's
 -- remembered webhook ids made each put scan thousands of rows). Entries that expired but are
 -- not pruned yet still count here; a put that this total refuses checks the live entries.
+-- One row per installation: SQLite has one writer, so no put waits on another's row
+-- (PostgreSQL's total is split over shards).
 CREATE TABLE plugin_kv_usage (
     installation_id  TEXT PRIMARY KEY REFERENCES plugin_installations(id) ON DELETE CASCADE,
     tenant_id        TEXT NOT NULL,

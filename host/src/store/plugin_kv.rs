@@ -25,14 +25,15 @@ pub async fn get(conn: &mut Conn, ctx: &TenantCtx, installation: &str, key: &str
 }
 
 /// Bytes (keys and values) of the installation's entries, expired ones not pruned yet included:
-/// a total the triggers of `plugin_kv` keep, read in one row.
+/// a total the triggers of `plugin_kv` keep (in shards on PostgreSQL).
 pub async fn stored_bytes(conn: &mut Conn, ctx: &TenantCtx, installation: &str) -> Result<i64> {
-    let stored: Option<i64> =
-        sqlx::query_scalar("SELECT bytes FROM plugin_kv_usage WHERE tenant_id = $1 AND installation_id = $2")
-            .bind(ctx.tenant_id.as_str())
-            .bind(installation)
-            .fetch_optional(&mut *conn)
-            .await?;
+    let stored: Option<i64> = sqlx::query_scalar(
+        "SELECT CAST(SUM(bytes) AS BIGINT) FROM plugin_kv_usage WHERE tenant_id = $1 AND installation_id = $2",
+    )
+    .bind(ctx.tenant_id.as_str())
+    .bind(installation)
+    .fetch_one(&mut *conn)
+    .await?;
     Ok(stored.unwrap_or(0))
 }
 
