@@ -3,6 +3,8 @@
 use reqwest::header::HeaderMap;
 use reqwest::Method;
 use serde_json::Value;
+use switchboard::ids::{PrefixedId, TenantId, UserId};
+use switchboard::tenancy::{Actor, TenantCtx};
 
 #[derive(Debug)]
 pub struct Reply {
@@ -71,6 +73,15 @@ impl Session {
             email: String::new(),
             refresh_token: String::new(),
         }
+    }
+
+    /// This user acting in their tenant, for calling the domain and store layers directly.
+    pub fn ctx(&self) -> TenantCtx {
+        TenantCtx::new(
+            TenantId::parse(&self.tenant_id).expect("signed-up tenant id"),
+            Actor::User(UserId::parse(&self.user_id).expect("signed-up user id")),
+            None,
+        )
     }
 
     /// The same credential against another server (one sharing this one's database).

@@ -3,8 +3,6 @@ use switchboard::domain::crm::bulk::create_many_in;
 use switchboard::domain::crm::custom_fields::definitions;
 use switchboard::domain::crm::customers::{CustomerInput, Patch};
 use switchboard::domain::DomainError;
-use switchboard::ids::{PrefixedId, TenantId, UserId};
-use switchboard::tenancy::{Actor, TenantCtx};
 use switchboard_tests::TestServer;
 
 fn row(email: &str, score: serde_json::Value, tags: &[&str]) -> CustomerInput {
@@ -25,11 +23,7 @@ async fn bulk_create_writes_valid_rows_and_reports_the_rest() {
         .await;
     owner.post("/v1/customers", json!({"email": "taken@example.com"})).await;
 
-    let ctx = TenantCtx::new(
-        TenantId::parse(&owner.tenant_id).unwrap(),
-        Actor::User(UserId::parse(&owner.user_id).unwrap()),
-        None,
-    );
+    let ctx = owner.ctx();
     let mut tx = server.state.store.tenant_tx(&ctx).await.unwrap();
     let defs = definitions(&mut tx, &ctx).await.unwrap();
     let rows = vec![

@@ -10,8 +10,6 @@ use switchboard::domain::campaigns::send::STATISTICS_FROM;
 use switchboard::domain::crm::bulk::create_many_in;
 use switchboard::domain::crm::custom_fields::definitions;
 use switchboard::domain::crm::customers::{CustomerInput, Patch};
-use switchboard::ids::{PrefixedId, TenantId, UserId};
-use switchboard::tenancy::{Actor, TenantCtx};
 use switchboard_tests::database::postgres_base_url;
 use switchboard_tests::email::verified_sender;
 use switchboard_tests::fakes::resend::{FakeResend, Fault};
@@ -189,11 +187,7 @@ async fn a_campaign_of_several_windows_reaches_each_recipient_once() {
     let server = server_with(&fake, 100).await;
     let owner = server.signup("Windows").await;
     verified_sender(&owner, Some(&fake), "news@acme.test").await;
-    let ctx = TenantCtx::new(
-        TenantId::parse(&owner.tenant_id).unwrap(),
-        Actor::User(UserId::parse(&owner.user_id).unwrap()),
-        None,
-    );
+    let ctx = owner.ctx();
     let rows = (0..RECIPIENTS)
         .map(|i| {
             let input = CustomerInput {

@@ -1,6 +1,5 @@
 use serde_json::json;
-use switchboard::ids::{PrefixedId, TenantId, UserId};
-use switchboard::tenancy::{Actor, TenantCtx};
+use switchboard::tenancy::TenantCtx;
 use switchboard_tests::email::{news_reader, send_news, verified_sender};
 use switchboard_tests::{Session, TestServer};
 
@@ -263,7 +262,7 @@ async fn email_messages_are_exported_and_erasure_replaces_their_address() {
             .status,
         204
     );
-    let ctx = tenant_ctx(&owner);
+    let ctx = owner.ctx();
     let erased = addresses(&server, &ctx, &ann).await;
     assert_eq!(erased.len(), 1, "the message stays for the campaign's stats");
     assert!(
@@ -283,14 +282,6 @@ async fn email_messages_are_exported_and_erasure_replaces_their_address() {
         .await;
     assert_eq!(stats.status, 200, "{}", stats.body);
     assert_eq!(stats.body["sent"], 2, "{}", stats.body);
-}
-
-fn tenant_ctx(session: &Session) -> TenantCtx {
-    TenantCtx::new(
-        TenantId::parse(&session.tenant_id).unwrap(),
-        Actor::User(UserId::parse(&session.user_id).unwrap()),
-        None,
-    )
 }
 
 /// The addresses of a customer's email messages, read from the database.

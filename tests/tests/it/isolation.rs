@@ -1,7 +1,5 @@
 use serde_json::json;
-use switchboard::ids::{PrefixedId, TenantId, UserId};
 use switchboard::store::Backend;
-use switchboard::tenancy::{Actor, TenantCtx};
 use switchboard_tests::TestServer;
 
 #[tokio::test]
@@ -70,11 +68,7 @@ async fn row_level_security_is_the_second_wall_on_postgres() {
     let a = server.signup("RLS A").await;
     let b = server.signup("RLS B").await;
     let store = &server.state.store;
-    let ctx = TenantCtx::new(
-        TenantId::parse(&a.tenant_id).unwrap(),
-        Actor::User(UserId::parse(&a.user_id).unwrap()),
-        None,
-    );
+    let ctx = a.ctx();
     let mut tx = store.tenant_tx(&ctx).await.unwrap();
     // A query that forgets its tenant filter.
     let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM users ORDER BY id")

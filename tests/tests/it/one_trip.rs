@@ -1,7 +1,6 @@
-use switchboard::ids::{DomainEventId, PrefixedId, TenantId, UserId};
+use switchboard::ids::{DomainEventId, PrefixedId};
 use switchboard::store::bulk;
 use switchboard::store::now_ms;
-use switchboard::tenancy::{Actor, TenantCtx};
 use switchboard_tests::TestServer;
 
 /// The ids of the tenant's outbox events of type `kind`.
@@ -19,11 +18,7 @@ async fn event_ids(owner: &switchboard_tests::Session, kind: &str) -> Vec<String
 async fn a_write_at_once_lands_whole_or_not_at_all_and_leaves_its_connection_usable() {
     let server = TestServer::start().await;
     let owner = server.signup("Atomic").await;
-    let ctx = TenantCtx::new(
-        TenantId::parse(&owner.tenant_id).unwrap(),
-        Actor::User(UserId::parse(&owner.user_id).unwrap()),
-        None,
-    );
+    let ctx = owner.ctx();
     let store = &server.state.store;
     let (first, second) = (
         DomainEventId::generate().to_string(),

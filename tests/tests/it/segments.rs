@@ -404,17 +404,11 @@ async fn segments_stay_in_their_tenant() {
 #[tokio::test]
 async fn bulk_tagging_walks_a_segment_past_one_page() {
     use switchboard::domain::crm::customers::{create_in, CustomerInput, Patch};
-    use switchboard::ids::{PrefixedId, TenantId, UserId};
-    use switchboard::tenancy::{Actor, TenantCtx};
 
     let server = TestServer::start().await;
     let owner = server.signup("Bulk").await;
     // More customers than one page of the walk (500), written directly for speed.
-    let ctx = TenantCtx::new(
-        TenantId::parse(&owner.tenant_id).unwrap(),
-        Actor::User(UserId::parse(&owner.user_id).unwrap()),
-        None,
-    );
+    let ctx = owner.ctx();
     let mut tx = server.state.store.tenant_tx(&ctx).await.unwrap();
     for i in 0..501 {
         let input = CustomerInput {

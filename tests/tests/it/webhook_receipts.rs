@@ -1,9 +1,8 @@
 //! Replay protection for inbound webhooks, on the real database of each backend.
 
-use switchboard::ids::{PrefixedId, TenantId, UserId};
 use switchboard::signatures::{first_delivery, receipts};
 use switchboard::store::{now_ms, webhook_receipts};
-use switchboard::tenancy::{Actor, TenantCtx};
+use switchboard::tenancy::TenantCtx;
 use switchboard_tests::server::TestServer;
 
 #[tokio::test]
@@ -61,9 +60,5 @@ async fn receipts_past_their_retention_are_pruned_and_recent_ones_kept() {
 
 async fn tenant(server: &TestServer) -> TenantCtx {
     let owner = server.signup("Receipts").await;
-    TenantCtx::new(
-        TenantId::parse(&owner.tenant_id).unwrap(),
-        Actor::User(UserId::parse(&owner.user_id).unwrap()),
-        None,
-    )
+    owner.ctx()
 }

@@ -3,11 +3,10 @@
 
 use serde_json::json;
 use switchboard::domain::webhooks::retention;
-use switchboard::ids::{PrefixedId, TenantId, UserId, WebhookDeliveryId};
+use switchboard::ids::{PrefixedId, WebhookDeliveryId};
 use switchboard::store::now_ms;
 use switchboard::store::webhook_attempts::{self, NewAttempt};
 use switchboard::store::webhook_deliveries::{self, Ending, NewDelivery, FAILED, SUCCEEDED};
-use switchboard::tenancy::{Actor, TenantCtx};
 use switchboard_tests::TestServer;
 
 const DAY_MS: i64 = 24 * 3600 * 1000;
@@ -27,11 +26,7 @@ async fn finished_deliveries_past_the_retention_go_with_their_attempts() {
         .await;
     assert_eq!(reply.status, 201, "{}", reply.body);
     let endpoint = reply.body["id"].as_str().unwrap().to_owned();
-    let ctx = TenantCtx::new(
-        TenantId::parse(&owner.tenant_id).unwrap(),
-        Actor::User(UserId::parse(&owner.user_id).unwrap()),
-        None,
-    );
+    let ctx = owner.ctx();
 
     let now = now_ms();
     let old = now - 31 * DAY_MS;

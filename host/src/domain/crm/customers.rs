@@ -272,8 +272,8 @@ async fn hydrate_with(
 }
 
 pub async fn load(tx: &mut Conn, ctx: &TenantCtx, id: &CustomerId) -> Result<Customer> {
-    let row = store::customers::get(tx, ctx, id).await?;
-    Ok(hydrate(tx, ctx, vec![row]).await?.remove(0))
+    let defs = custom_fields::definitions(tx, ctx).await?;
+    load_with(tx, ctx, &defs, id).await
 }
 
 async fn load_with(
