@@ -93,21 +93,6 @@ async fn seed_activity(state: &AppState, ctx: &TenantCtx) {
     tx.commit().await.expect("commit");
 }
 
-/// CPU seconds this process has used: on a machine shared with other work, a steadier figure
-/// than wall time (it leaves out the database server's own CPU on PostgreSQL).
-fn cpu_secs() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
-    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
-    let ticks: f64 = rest
-        .split_whitespace()
-        .skip(11)
-        .take(2)
-        .filter_map(|v| v.parse::<f64>().ok())
-        .sum();
-    ticks / 100.0
-}
-
 async fn run(backend: &str, n: usize) {
     let data_dir = std::env::temp_dir().join(format!("sb_bench_data_{}", uuid::Uuid::now_v7().simple()));
     let config = Config {
@@ -135,7 +120,7 @@ async fn run(backend: &str, n: usize) {
     write_csv(&csv_path, n).expect("csv");
     let workers = Workers::start(state.clone());
     let mut settled = state.jobs.settled();
-    let (started, cpu) = (Instant::now(), cpu_secs());
+    let (started, cpu) = (Instant::now(), common::cpu_secs());
     let file = tokio::fs::File::open(&csv_path).await.expect("open csv");
     let mapping: serde_json::Map<String, serde_json::Value> =
         CSV_COLUMNS.iter().map(|c| (c.to_string(), json!(c))).collect();
@@ -164,7 +149,7 @@ async fn run(backend: &str, n: usize) {
         "{backend:9} import           {n} rows in {secs:.1} s = {:.0} rows/s, peak RSS {:.0} MB, process CPU {:.1} s",
         n as f64 / secs,
         peak_rss_mb(),
-        cpu_secs() - cpu
+        common::cpu_secs() - cpu
     );
     workers.stop().await;
 
@@ -202,7 +187,7 @@ async fn run(backend: &str, n: usize) {
     let (p50, p99) = (percentile(&mut samples, 0.5), percentile(&mut samples, 0.99));
     println!("{backend:9} filtered list    first page (tag=vip, plan=pro, 50 rows): p50 {p50:.2?}, p99 {p99:.2?}");
 
-    let (t, cpu) = (Instant::now(), cpu_secs());
+    let (t, cpu) = (Instant::now(), common::cpu_secs());
     let mut rx = export::start(state.clone(), ctx.clone(), ListParams::default())
         .await
         .expect("export");
@@ -217,7 +202,7 @@ async fn run(backend: &str, n: usize) {
         lines - 1,
         bytes as f64 / 1e6,
         (lines - 1) as f64 / secs,
-        cpu_secs() - cpu
+        common::cpu_secs() - cpu
     );
 }
 

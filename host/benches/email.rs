@@ -244,17 +244,23 @@ async fn load_tracking(state: &Arc<AppState>, ctx: &TenantCtx, backend: &str) {
             "[{backend}] {kind}: {requests} requests from {clients} clients in {secs:.1} s = {:.0} req/s",
             requests as f64 / secs
         );
-        if let Some(rate) = wrk(&base, &urls, clients).await {
-            println!("[{backend}] {kind}: {rate:.0} req/s from wrk in a process of its own, {clients} connections");
+        let cpu = common::cpu_secs();
+        if let Some((rate, done)) = wrk(&base, &urls, clients).await {
+            // This process's CPU per request: steadier than the rate on a shared machine.
+            let per_request = (common::cpu_secs() - cpu) / done as f64 * 1e6;
+            println!(
+                "[{backend}] {kind}: {rate:.0} req/s from wrk in a process of its own, {clients} connections; \
+                 {per_request:.0} µs of server CPU per request"
+            );
         }
     }
     let _ = stop.send(());
     let _ = server.await;
 }
 
-/// Requests/s that `wrk` (when installed) drives through `urls` for 5 s with `connections`:
-/// the server's figure without the load client's own cost in this process.
-async fn wrk(base: &str, urls: &[String], connections: usize) -> Option<f64> {
+/// Requests/s and requests that `wrk` (when installed) drives through `urls` for 5 s with
+/// `connections`: the server's figure without the load client's own cost in this process.
+async fn wrk(base: &str, urls: &[String], connections: usize) -> Option<(f64, u64)> {
     let dir = std::env::temp_dir().join(format!("sb_bench_wrk_{}", uuid::Uuid::now_v7().simple()));
     std::fs::create_dir_all(&dir).ok()?;
     let paths: Vec<&str> = urls.iter().map(|u| u.trim_start_matches(base)).collect();
@@ -285,9 +291,16 @@ end
     if let Some(line) = errors {
         println!("  wrk: {}", line.trim());
     }
-    out.lines()
+    let rate = out
+        .lines()
         .find_map(|l| l.strip_prefix("Requests/sec:"))
-        .and_then(|n| n.trim().parse().ok())
+        .and_then(|n| n.trim().parse().ok())?;
+    // "  123456 requests in 5.00s, 12.34MB read"
+    let done = out
+        .lines()
+        .find(|l| l.contains(" requests in "))
+        .and_then(|l| l.split_whitespace().next()?.parse().ok())?;
+    Some((rate, done))
 }
 
 fn main() {

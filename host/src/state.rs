@@ -78,7 +78,7 @@ impl AppState {
             tenant_http: egress::client::guarded(webhooks.egress.shared_policy(), email_timeout)
                 .build()
                 .map_err(|e| StoreError::Db(sqlx::Error::Configuration(e.into())))?,
-            tracking_hosts: TrackingHosts::new(Duration::from_secs(config.authz_cache_ttl_secs)),
+            tracking_hosts: TrackingHosts::new(Duration::from_secs(config.authz_cache_ttl_secs), &config.public_url),
             tracking_recorder: Recorder::start(store.clone()),
             webhooks,
             jobs: Queue::new(config.job_max_attempts)

@@ -19,6 +19,21 @@ pub fn peak_rss_mb() -> f64 {
     kb / 1024.0
 }
 
+/// CPU seconds this process has used: on a machine shared with other work, a steadier figure
+/// than wall time (it leaves out the database server's own CPU on PostgreSQL).
+pub fn cpu_secs() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let ticks: f64 = rest
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|v| v.parse::<f64>().ok())
+        .sum();
+    ticks / 100.0
+}
+
 /// A fresh database for `backend` (`sqlite` or `postgres`, the latter at
 /// `SWITCHBOARD_TEST_POSTGRES_URL`). Earlier runs' databases are removed first: a 1M-row run
 /// leaves gigabytes, on a disk CI shares. PostgreSQL refuses to drop a database in use, so a

@@ -8,7 +8,6 @@ use std::sync::Arc;
 use poem::{Endpoint, IntoResponse, Request, Response, Result};
 
 use crate::api::problem::ApiError;
-use crate::domain::email::tracking_domain::public_host;
 use crate::ids::TenantId;
 use crate::state::AppState;
 
@@ -43,12 +42,10 @@ pub async fn middleware<E: Endpoint>(next: E, mut req: Request) -> Result<Respon
     };
     let host = host_of(&req);
     let tenant = match host {
-        Some(h) if Some(&h) != public_host(&state.config.public_url).as_ref() && h.contains('.') => {
-            match state.tracking_hosts.tenant_of(&state.store, &h).await {
-                Ok(t) => t,
-                Err(e) => return Ok(ApiError::from(e).into_response()),
-            }
-        }
+        Some(h) if h.contains('.') => match state.tracking_hosts.tenant_of(&state.store, &h).await {
+            Ok(t) => t,
+            Err(e) => return Ok(ApiError::from(e).into_response()),
+        },
         _ => None,
     };
     if let Some(tenant) = tenant {

@@ -18,17 +18,29 @@ use crate::tenancy::TenantCtx;
 /// database sees them within the TTL.
 pub struct TrackingHosts {
     tenants: Cache<String, Option<TenantId>>,
+    /// The public URL's host, parsed once: every request compares its host with it.
+    public: Option<String>,
 }
 
 impl TrackingHosts {
-    pub fn new(ttl: Duration) -> Self {
+    pub fn new(ttl: Duration, public_url: &str) -> Self {
         Self {
             tenants: Cache::builder().max_capacity(10_000).time_to_live(ttl).build(),
+            public: public_host(public_url),
         }
     }
 
-    /// The tenant whose tracking domain `host` (lower-case, without port) is.
+    /// The host of the platform's public URL, lower-case.
+    pub fn public(&self) -> Option<&str> {
+        self.public.as_deref()
+    }
+
+    /// The tenant whose tracking domain `host` (lower-case, without port) is; none for the
+    /// public URL's host.
     pub async fn tenant_of(&self, store: &Store, host: &str) -> Result<Option<TenantId>> {
+        if self.public() == Some(host) {
+            return Ok(None);
+        }
         if let Some(known) = self.tenants.get(host).await {
             return Ok(known);
         }
@@ -74,8 +86,7 @@ pub async fn get(state: &AppState, ctx: &TenantCtx) -> Result<String> {
 #[tracing::instrument(skip_all, fields(tenant = %ctx.tenant_id))]
 pub async fn set(state: &AppState, ctx: &TenantCtx, raw: &str) -> Result<String> {
     let domain = check(raw)?;
-    let public = public_host(&state.config.public_url);
-    if public.as_deref() == Some(domain.as_str()) {
+    if state.tracking_hosts.public() == Some(domain.as_str()) {
         return Err(DomainError::invalid("domain", "is the platform's own host"));
     }
     let mut tx = state.store.tenant_tx(ctx).await?;
@@ -108,8 +119,7 @@ pub async fn clear(state: &AppState, ctx: &TenantCtx) -> Result<()> {
     Ok(())
 }
 
-/// The host of the platform's public URL, lower-case.
-pub fn public_host(public_url: &str) -> Option<String> {
+fn public_host(public_url: &str) -> Option<String> {
     reqwest::Url::parse(public_url)
         .ok()?
         .host_str()
