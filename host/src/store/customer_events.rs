@@ -2,7 +2,7 @@
 
 use sqlx::FromRow;
 
-use super::{Conn, Result};
+use super::{Conn, Result, StoreError};
 use crate::ids::EventId;
 use crate::tenancy::TenantCtx;
 
@@ -16,6 +16,8 @@ pub struct EventRow {
     pub occurred_at: i64,
 }
 
+/// Records an event of customer `customer_id`; `NotFound` when the tenant has no such customer
+/// (checked by the insert itself, which saves a query before it).
 pub async fn insert(
     tx: &mut Conn,
     ctx: &TenantCtx,
@@ -25,9 +27,9 @@ pub async fn insert(
     properties: &str,
     occurred_at: i64,
 ) -> Result<EventRow> {
-    sqlx::query(
+    let inserted = sqlx::query(
         "INSERT INTO customer_events (id, tenant_id, customer_id, event_type, properties, occurred_at) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
+         SELECT $1, $2, $3, $4, $5, $6 WHERE EXISTS (SELECT 1 FROM customers WHERE tenant_id = $2 AND id = $3)",
     )
     .bind(id.as_str())
     .bind(ctx.tenant_id.as_str())
@@ -37,6 +39,9 @@ pub async fn insert(
     .bind(occurred_at)
     .execute(&mut *tx)
     .await?;
+    if inserted.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
     Ok(EventRow {
         id: id.to_string(),
         customer_id: customer_id.to_owned(),

@@ -145,22 +145,3 @@ pub async fn errors(
     .fetch_all(&mut *conn)
     .await?)
 }
-
-/// Rolls back one row's writes inside a batch transaction: a row that fails leaves nothing
-/// behind, and on PostgreSQL the transaction stays usable after the error.
-pub async fn savepoint(tx: &mut Conn) -> Result<()> {
-    sqlx::query("SAVEPOINT import_row").execute(&mut *tx).await?;
-    Ok(())
-}
-
-pub async fn rollback_to_savepoint(tx: &mut Conn) -> Result<()> {
-    sqlx::query("ROLLBACK TO SAVEPOINT import_row")
-        .execute(&mut *tx)
-        .await?;
-    Ok(())
-}
-
-pub async fn release_savepoint(tx: &mut Conn) -> Result<()> {
-    sqlx::query("RELEASE SAVEPOINT import_row").execute(&mut *tx).await?;
-    Ok(())
-}

@@ -35,6 +35,7 @@ pub mod plugin_runs;
 pub mod plugins;
 pub mod refresh_tokens;
 pub mod roles;
+pub mod savepoint;
 pub mod scoped;
 pub mod segment_sql;
 pub mod segments;

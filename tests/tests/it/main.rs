@@ -26,6 +26,7 @@ mod plugins;
 mod resend_webhooks;
 mod role_matrix;
 mod roles;
+mod savepoint;
 mod segments;
 mod service;
 mod signup;

@@ -4,7 +4,7 @@ use switchboard::store::now_ms;
 use switchboard_tests::TestServer;
 
 /// The ids of the tenant's outbox events of type `kind`.
-async fn event_ids(owner: &switchboard_tests::Session, kind: &str) -> Vec<String> {
+pub(crate) async fn event_ids(owner: &switchboard_tests::Session, kind: &str) -> Vec<String> {
     let listed = owner.get(&format!("/v1/domain-events?type={kind}")).await;
     listed.body["data"]
         .as_array()

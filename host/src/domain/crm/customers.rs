@@ -316,6 +316,18 @@ pub async fn update_in(
 ) -> Result<Customer> {
     let checked = check(defs, input)?;
     let current = store::customers::get(tx, ctx, id).await?;
+    update_row(tx, ctx, defs, current, checked).await
+}
+
+/// [`update_in`] of a customer already read in `tx`, with its input checked.
+async fn update_row(
+    tx: &mut Conn,
+    ctx: &TenantCtx,
+    defs: &HashMap<String, Definition>,
+    current: CustomerRow,
+    checked: Checked,
+) -> Result<Customer> {
+    let id = &CustomerId::from_raw(current.id.clone());
     let fields = merged(Some(&current), &checked.input);
     let field_writes = changed_values(tx, ctx, id, checked.fields_to_write).await?;
     let mut tag_change = None;
@@ -393,14 +405,16 @@ pub async fn upsert_in(
             "an upsert needs email, phone or external_id",
         ));
     }
-    let matches =
+    let mut matches =
         store::customers::find_by_identifiers(tx, ctx, email.as_deref(), phone.as_deref(), external_id.as_deref())
             .await?;
-    match matches.as_slice() {
-        [] => Ok(Upserted::Created(create_in(tx, ctx, defs, input).await?)),
-        [one] => {
-            let id = CustomerId::from_raw(one.id.clone());
-            Ok(Upserted::Updated(update_in(tx, ctx, defs, &id, input).await?))
+    match matches.len() {
+        0 => Ok(Upserted::Created(create_in(tx, ctx, defs, input).await?)),
+        1 => {
+            let checked = check(defs, input)?;
+            Ok(Upserted::Updated(
+                update_row(tx, ctx, defs, matches.remove(0), checked).await?,
+            ))
         }
         _ => Err(DomainError::Conflict {
             field: None,

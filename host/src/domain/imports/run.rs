@@ -18,6 +18,7 @@ use crate::ids::ImportId;
 use crate::jobs::Job;
 use crate::state::AppState;
 use crate::store::imports::{ImportErrorRow, ImportRow, Progress};
+use crate::store::savepoint::Mark;
 use crate::store::statistics::Grown;
 use crate::store::{self, now_ms, Conn, StoreError};
 use crate::tenancy::TenantCtx;
@@ -141,10 +142,11 @@ async fn write_batch(
     if matches!(mode, Mode::Create) {
         return create_batch(tx, ctx, id, &defs, columns, batch, progress).await;
     }
+    let mut mark = Mark::new("import_row");
     for (row_number, row) in batch {
         let errors = match row {
             Row::Invalid(reason) => vec![(String::new(), reason)],
-            Row::Cells(cells) => match write_row(&mut tx, ctx, &defs, mode, columns, &cells).await? {
+            Row::Cells(cells) => match write_row(&mut tx, &mut mark, ctx, &defs, mode, columns, &cells).await? {
                 Ok(Upserted::Created(_)) => {
                     progress.created += 1;
                     continue;
@@ -238,10 +240,11 @@ fn refusal(columns: &Columns, e: DomainError) -> RowErrors {
 /// `(column, reason)` pairs of a row the domain refused.
 type RowErrors = Vec<(String, String)>;
 
-/// Writes one row under a savepoint: a refused row leaves nothing behind. Only failures that
-/// are about the row come back as row errors; the rest abort the batch.
+/// Writes one row after `mark`: a refused row leaves nothing behind. Only failures that are
+/// about the row come back as row errors; the rest abort the batch.
 async fn write_row(
     tx: &mut Conn,
+    mark: &mut Mark,
     ctx: &TenantCtx,
     defs: &HashMap<String, Definition>,
     mode: Mode,
@@ -250,21 +253,20 @@ async fn write_row(
 ) -> Result<Result<Upserted, RowErrors>, RunError> {
     let cells: Vec<&str> = cells.iter().map(String::as_str).collect();
     let input = columns.input(&cells, defs);
-    store::imports::savepoint(tx).await?;
+    mark.set(tx).await?;
     let written = match mode {
         Mode::Create => customers::create_in(tx, ctx, defs, input).await.map(Upserted::Created),
         Mode::Upsert => customers::upsert_in(tx, ctx, defs, input).await,
     };
     let refused = match written {
         Ok(done) => {
-            store::imports::release_savepoint(tx).await?;
+            mark.keep();
             return Ok(Ok(done));
         }
         Err(e @ (DomainError::Invalid(_) | DomainError::Conflict { .. })) => refusal(columns, e),
         Err(other) => return Err(other.into()),
     };
-    store::imports::rollback_to_savepoint(tx).await?;
-    store::imports::release_savepoint(tx).await?;
+    mark.undo(tx).await?;
     Ok(Err(refused))
 }
 

@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 use super::dispatch::FollowUp;
 use super::kv_view::{self, KvView, Lookup};
-use super::run_writes::RunWrites;
+use super::run_writes::{RunTx, RunWrites};
 use crate::domain::crm::customers::{self, CustomerInput as DomainInput, ListParams, Patch};
 use crate::domain::crm::{events, tags};
 use crate::domain::messages::{self, SendError};
@@ -94,16 +94,17 @@ impl From<StoreError> for HostError {
     }
 }
 
-/// Runs `f` in a savepoint: when it fails, what it wrote is undone and the transaction goes on.
-async fn savepoint<T>(conn: &mut Conn, f: impl AsyncFnOnce(&mut Conn) -> HostResult<T>) -> HostResult<T> {
-    let mut point = sqlx::Connection::begin(conn).await.map_err(StoreError::from)?;
-    match f(&mut point).await {
+/// Runs `f` at the run's moving savepoint: when it fails, what it wrote is undone and the
+/// transaction goes on.
+async fn host_call<T>(run: &mut RunTx, f: impl AsyncFnOnce(&mut Conn) -> HostResult<T>) -> HostResult<T> {
+    run.mark.set(&mut run.tx).await?;
+    match f(&mut run.tx).await {
         Ok(value) => {
-            point.commit().await.map_err(StoreError::from)?;
+            run.mark.keep();
             Ok(value)
         }
         Err(e) => {
-            point.rollback().await.map_err(StoreError::from)?;
+            run.mark.undo(&mut run.tx).await?;
             Err(e)
         }
     }
@@ -178,8 +179,8 @@ impl TenantHost {
     /// Commits what the run wrote so far. Before a call that waits on the network, so no write
     /// lock is held meanwhile (nor wanted by that call's own transaction).
     pub fn commit_writes(&self) -> HostResult<()> {
-        if let Some(tx) = self.writes.take() {
-            self.block(tx.commit()).map_err(StoreError::from)?;
+        if let Some(run) = self.writes.take() {
+            self.block(run.tx.commit()).map_err(StoreError::from)?;
         }
         Ok(())
     }
@@ -188,9 +189,9 @@ impl TenantHost {
     /// writes; else on a read-only unit of its own.
     fn reading<T>(&self, f: impl AsyncFnOnce(&mut Conn) -> HostResult<T>) -> HostResult<T> {
         match self.writes.take() {
-            Some(mut tx) => {
-                let result = self.block(f(&mut tx));
-                self.writes.put(tx);
+            Some(mut run) => {
+                let result = self.block(f(&mut run.tx));
+                self.writes.put(run);
                 result
             }
             None => self.block(async {
@@ -202,16 +203,16 @@ impl TenantHost {
         }
     }
 
-    /// Runs `f` in a savepoint of the run's transaction, which the first write opens.
+    /// Runs `f` as a host call of the run's transaction, which the first write opens.
     fn writing<T>(&self, f: impl AsyncFnOnce(&mut Conn) -> HostResult<T>) -> HostResult<T> {
         let open = self.writes.take();
         self.block(async {
-            let mut tx = match open {
-                Some(tx) => tx,
-                None => self.state.store.tenant_tx(&self.ctx).await?,
+            let mut run = match open {
+                Some(run) => run,
+                None => RunTx::new(self.state.store.tenant_tx(&self.ctx).await?),
             };
-            let result = savepoint(&mut tx, f).await;
-            self.writes.put(tx);
+            let result = host_call(&mut run, f).await;
+            self.writes.put(run);
             result
         })
     }

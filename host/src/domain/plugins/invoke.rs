@@ -83,7 +83,16 @@ pub async fn run(
     })
     .await
     .map_err(|e| DomainError::Io(std::io::Error::other(e)))?;
-    let id = record(state, ctx, loaded, trigger, &run, &follow_ups.take(), writes.take()).await?;
+    let id = record(
+        state,
+        ctx,
+        loaded,
+        trigger,
+        &run,
+        &follow_ups.take(),
+        writes.take().map(|w| w.tx),
+    )
+    .await?;
     Ok((id, run))
 }
 
