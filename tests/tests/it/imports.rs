@@ -521,3 +521,19 @@ async fn lease_renewals_never_stall_a_long_import() {
         "{done}"
     );
 }
+
+#[tokio::test]
+async fn refused_rows_in_a_row_in_upsert_mode_each_keep_their_error() {
+    let server = TestServer::start().await;
+    let owner = server.signup("Refusals").await;
+    // Each refused row is undone to the row savepoint, and its error row is written after it:
+    // the next refusal must not undo that error row too.
+    let csv = "email,first_name\nnot-an-address,A\nann@x.io,Ann\nalso-bad,B\nstill-bad,C\n";
+    let done = import(&server, &owner, "?mode=upsert", csv).await;
+    assert_eq!((&done["created"], &done["failed"]), (&json!(1), &json!(3)), "{done}");
+    assert_eq!(
+        errors_csv(&owner, &done["id"]).await,
+        "row,column,reason\n1,email,must be a valid email address\n\
+         3,email,must be a valid email address\n4,email,must be a valid email address\n"
+    );
+}

@@ -21,7 +21,6 @@ async fn a_moving_savepoint_undoes_only_the_failed_unit_and_the_transaction_goes
     // A unit that succeeds stays.
     mark.set(&mut tx).await.unwrap();
     insert(&ids[0])[0].execute(&mut tx).await.unwrap();
-    mark.keep();
 
     // A unit that wrote and then failed (a repeated id) is undone, its first write too, and
     // nothing before it.
@@ -33,7 +32,6 @@ async fn a_moving_savepoint_undoes_only_the_failed_unit_and_the_transaction_goes
     // The transaction goes on (on PostgreSQL too, where the error had aborted it) and commits.
     mark.set(&mut tx).await.unwrap();
     insert(&ids[2])[0].execute(&mut tx).await.unwrap();
-    mark.keep();
     tx.commit().await.unwrap();
 
     let mut written = event_ids(&owner, "webhook.test").await;

@@ -259,10 +259,7 @@ async fn write_row(
         Mode::Upsert => customers::upsert_in(tx, ctx, defs, input).await,
     };
     let refused = match written {
-        Ok(done) => {
-            mark.keep();
-            return Ok(Ok(done));
-        }
+        Ok(done) => return Ok(Ok(done)),
         Err(e @ (DomainError::Invalid(_) | DomainError::Conflict { .. })) => refusal(columns, e),
         Err(other) => return Err(other.into()),
     };

@@ -98,16 +98,11 @@ impl From<StoreError> for HostError {
 /// transaction goes on.
 async fn host_call<T>(run: &mut RunTx, f: impl AsyncFnOnce(&mut Conn) -> HostResult<T>) -> HostResult<T> {
     run.mark.set(&mut run.tx).await?;
-    match f(&mut run.tx).await {
-        Ok(value) => {
-            run.mark.keep();
-            Ok(value)
-        }
-        Err(e) => {
-            run.mark.undo(&mut run.tx).await?;
-            Err(e)
-        }
+    let result = f(&mut run.tx).await;
+    if result.is_err() {
+        run.mark.undo(&mut run.tx).await?;
     }
+    result
 }
 
 fn to_wit(c: customers::Customer) -> Customer {
