@@ -6,7 +6,6 @@ use serde_json::Value;
 
 use super::Result;
 use crate::ids::{DomainEventId, PrefixedId};
-use crate::store::sql::Sql;
 use crate::store::{self, now_ms, Conn};
 use crate::tenancy::TenantCtx;
 
@@ -85,15 +84,6 @@ pub async fn emit_all<'v>(
 ) -> Result<()> {
     store::bulk::insert_domain_events(tx, ctx, &rows(events)).await?;
     Ok(())
-}
-
-/// The statements [`emit_all`] runs, for [`store::Store::write_at_once`].
-pub fn emit_statements<'v>(
-    ctx: &TenantCtx,
-    events: impl IntoIterator<Item = (&'static str, &'v Value)>,
-    now: i64,
-) -> Vec<Sql> {
-    store::bulk::domain_events(ctx, &rows(events), now)
 }
 
 /// Outbox rows: `(new id, type, JSON text)`.

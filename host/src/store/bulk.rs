@@ -2,10 +2,8 @@
 //! per row. Chunks stay under both backends' parameter limits (SQLite 32766, PostgreSQL 65535).
 
 use super::customers::Fields;
-use super::email_events::NewEvent;
 use super::sql::{Arg, Sql};
 use super::{now_ms, Conn, Result};
-use crate::ids::{EmailEventId, PrefixedId};
 use crate::tenancy::TenantCtx;
 
 /// Rows per statement.
@@ -120,26 +118,6 @@ pub fn domain_events(ctx: &TenantCtx, rows: &[(String, &str, String)], now: i64)
             .push(", ")
             .bind(*kind);
         sql.push(", ").bind(data.as_str()).push(", ").bind(now);
-    })
-}
-
-/// Statements inserting events of sent messages (opens, clicks), for
-/// [`super::Store::write_at_once`].
-pub fn email_events(ctx: &TenantCtx, rows: &[NewEvent<'_>]) -> Vec<Sql> {
-    let head = "INSERT INTO email_events (id, tenant_id, campaign_id, message_id, kind, url, occurred_at) VALUES ";
-    values(head, rows, |sql, e| {
-        sql.bind(EmailEventId::generate().as_str())
-            .push(", ")
-            .bind(ctx.tenant_id.as_str())
-            .push(", ")
-            .bind(e.campaign_id)
-            .push(", ")
-            .bind(e.message_id)
-            .push(", ")
-            .bind(e.kind)
-            .push(", ");
-        bind_or_null(sql, e.url);
-        sql.push(", ").bind(e.occurred_at);
     })
 }
 

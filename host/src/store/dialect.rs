@@ -36,6 +36,15 @@ pub fn ordered_concat(backend: Backend, column: &str, separator: &str) -> String
     format!("{function}({column}, '{separator}' ORDER BY {column})")
 }
 
+/// What a JSON object built of `'key', value` pairs goes between, as text: SQLite's
+/// `json_object` is text already; PostgreSQL's `json_build_object` is cast.
+pub fn json_object_as_text(backend: Backend) -> (&'static str, &'static str) {
+    match backend {
+        Backend::Sqlite => ("json_object(", ")"),
+        Backend::Postgres => ("CAST(json_build_object(", ") AS TEXT)"),
+    }
+}
+
 /// Row locking for a queue claim's inner SELECT. PostgreSQL skips rows another host is claiming,
 /// so several hosts share one queue; SQLite has one writer at a time and the claim runs inside
 /// `BEGIN IMMEDIATE`, so plain selection is already exclusive.

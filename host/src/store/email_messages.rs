@@ -238,16 +238,6 @@ pub async fn by_id_any_tenant(conn: &mut Conn, message_id: &str) -> Result<Optio
         .await?)
 }
 
-/// Messages of any tenant by id: for public links, whose tokens were checked before.
-pub async fn by_ids_any_tenant(conn: &mut Conn, ids: &[&str]) -> Result<Vec<MessageRef>> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut sql = Sql::new(REF_COLUMNS);
-    sql.push(" WHERE id IN ").bind_list(ids.iter().copied());
-    Ok(sql.fetch_all(conn).await?)
-}
-
 /// The message the provider knows by `provider_id`, of any tenant: for the platform account's
 /// webhooks, whose signature was checked before.
 pub async fn by_provider_id_any_tenant(conn: &mut Conn, provider_id: &str) -> Result<Option<MessageRef>> {

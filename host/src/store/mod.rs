@@ -24,6 +24,7 @@ pub mod email_messages;
 pub mod email_outbox;
 pub mod email_senders;
 pub mod email_settings;
+pub mod engagements;
 pub mod idempotency;
 pub mod imports;
 pub mod invitations;
@@ -65,7 +66,7 @@ use tokio::sync::OwnedSemaphorePermit;
 
 use crate::tenancy::TenantCtx;
 use write_turn::WriteTurns;
-pub use write_turn::WriteTx;
+pub use write_turn::{TurnConn, WriteTx};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/postgres");
@@ -208,14 +209,14 @@ impl Store {
         let pool = pool_options(backend, max_connections)
             .connect_with(options.clone())
             .await?;
+        let turns = WriteTurns::new(backend == Backend::Sqlite);
         let writer = match backend {
             Backend::Sqlite => {
-                tokio::spawn(checkpoint::run(pool.clone()));
+                tokio::spawn(checkpoint::run(pool.clone(), turns.clone()));
                 Some(pool_options(backend, 1).connect_with(options).await?)
             }
             Backend::Postgres => None,
         };
-        let turns = WriteTurns::new(backend == Backend::Sqlite);
         Ok(Self {
             pool,
             writer,
@@ -268,7 +269,16 @@ impl Store {
     }
 
     async fn begin(&self, tenant: Option<&TenantCtx>) -> Result<Tx> {
-        let (conn, turn) = match &self.writer {
+        let (conn, turn) = self.writer_in_turn().await?;
+        // `Transaction::begin` is how `Pool::begin_with` moves a pooled connection into a
+        // `'static` transaction; called here so the turn is taken between the two.
+        let tx = Transaction::begin(conn, Some(self.begin_statement(tenant, true))).await?;
+        Ok(WriteTx::new(tx, turn))
+    }
+
+    /// This writer's turn and the connection to write on.
+    async fn writer_in_turn(&self) -> Result<(PoolConnection<Any>, Option<OwnedSemaphorePermit>)> {
+        Ok(match &self.writer {
             // Only the turn's holder takes the writer connection, so it waits at most for the
             // last holder's to come back.
             Some(writer) => {
@@ -277,11 +287,15 @@ impl Store {
             }
             // PostgreSQL: writers do not queue.
             None => (self.pool.acquire().await?, None),
-        };
-        // `Transaction::begin` is how `Pool::begin_with` moves a pooled connection into a
-        // `'static` transaction; called here so the turn is taken between the two.
-        let tx = Transaction::begin(conn, Some(self.begin_statement(tenant, true))).await?;
-        Ok(WriteTx::new(tx, turn))
+        })
+    }
+
+    /// A connection in this writer's turn, for [`Store::write_at_once`] (the tracking
+    /// recorder's batches). On SQLite it is the connection every write transaction runs on, so
+    /// the recorder and the other writers do not empty each other's page cache by committing.
+    pub async fn turn(&self) -> Result<TurnConn> {
+        let (conn, turn) = self.writer_in_turn().await?;
+        Ok(TurnConn::new(conn, turn))
     }
 
     /// A transaction for one tenant. On PostgreSQL, row-level security applies to it.
@@ -289,8 +303,7 @@ impl Store {
         self.begin(Some(ctx)).await
     }
 
-    /// A connection for one writer's run of transactions (a campaign send, the tracking
-    /// recorder), taken with [`Store::tenant_tx_on`] and [`Store::tenant_read_on`]. On SQLite a
+    /// A connection for one writer's run of transactions (a campaign send), taken with [`Store::tenant_tx_on`] and [`Store::tenant_read_on`]. On SQLite a
     /// commit by any other connection empties a connection's page cache, so transactions on
     /// pooled connections taken in turn each start cold (measured: a third of a campaign send's
     /// CPU went to reading the same pages again); one connection's cache stays warm.

@@ -3,37 +3,38 @@
 //! recording opens: a third of PostgreSQL's time was in `send`), and a transaction of two
 //! inserts takes six (BEGIN, the tenant settings, the inserts, COMMIT).
 
-use sqlx::pool::PoolConnection;
-use sqlx::Any;
+use sqlx::any::AnyRow;
+use sqlx::FromRow;
 
 use super::sql::Sql;
-use super::{Backend, Result, Store};
+use super::{Backend, Result, Store, TurnConn};
 
 impl Store {
     /// Runs `statements` (each scoped to its tenant by the builder that made it, as
-    /// [`super::bulk`]'s are) as one atomic write in one call. PostgreSQL gets a single
-    /// statement whose data-modifying `WITH` clauses all run, in autocommit, so on the owner
-    /// role: row-level security is not the second wall here. SQLite gets one
-    /// multi-statement call from `BEGIN IMMEDIATE` to `COMMIT` in its writer's turn, rolled
-    /// back if any part fails.
-    pub async fn write_at_once(&self, conn: &mut PoolConnection<Any>, statements: &[Sql]) -> Result<()> {
+    /// [`super::bulk`]'s are) as one atomic write in one call, in the writer's turn `conn`
+    /// holds, and returns the rows they return (on PostgreSQL, the last statement's).
+    /// PostgreSQL gets a single statement whose data-modifying `WITH` clauses all run, in
+    /// autocommit, so on the owner role: row-level security is not the second wall here.
+    /// SQLite gets one multi-statement call from `BEGIN IMMEDIATE` to `COMMIT`, rolled back if
+    /// any part fails.
+    pub async fn write_at_once<T>(&self, conn: &mut TurnConn, statements: &[Sql]) -> Result<Vec<T>>
+    where
+        T: for<'r> FromRow<'r, AnyRow> + Send + Unpin,
+    {
         if statements.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
-        match self.backend {
-            Backend::Postgres => {
-                chained(statements).execute(conn).await?;
-            }
-            Backend::Sqlite => {
-                let _turn = self.turns.take().await?;
-                if let Err(e) = in_transaction(statements).execute(conn).await {
+        Ok(match self.backend {
+            Backend::Postgres => chained(statements).fetch_all(conn).await?,
+            Backend::Sqlite => match in_transaction(statements).fetch_all(conn).await {
+                Ok(rows) => rows,
+                Err(e) => {
                     // The call stops at the failing statement, inside the transaction.
                     let _ = sqlx::query("ROLLBACK").execute(&mut **conn).await;
                     return Err(e.into());
                 }
-            }
-        }
-        Ok(())
+            },
+        })
     }
 }
 

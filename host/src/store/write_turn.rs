@@ -7,6 +7,7 @@ use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 use std::time::Duration;
 
+use sqlx::pool::PoolConnection;
 use sqlx::{Any, Transaction};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
@@ -67,6 +68,31 @@ impl Deref for WriteTx<'_> {
 impl DerefMut for WriteTx<'_> {
     fn deref_mut(&mut self) -> &mut Conn {
         &mut self.tx
+    }
+}
+
+/// A connection held in its writer's turn until it drops (see [`super::Store::turn`]).
+pub struct TurnConn {
+    conn: PoolConnection<Any>,
+    _turn: Option<OwnedSemaphorePermit>,
+}
+
+impl TurnConn {
+    pub(super) fn new(conn: PoolConnection<Any>, turn: Option<OwnedSemaphorePermit>) -> Self {
+        Self { conn, _turn: turn }
+    }
+}
+
+impl Deref for TurnConn {
+    type Target = Conn;
+    fn deref(&self) -> &Conn {
+        &self.conn
+    }
+}
+
+impl DerefMut for TurnConn {
+    fn deref_mut(&mut self) -> &mut Conn {
+        &mut self.conn
     }
 }
 

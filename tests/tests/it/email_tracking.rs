@@ -2,9 +2,11 @@
 //! campaign's stats, on the customer's timeline and as domain events; a tenant's tracking
 //! domain carries its links and serves only its own.
 
+use std::collections::BTreeSet;
+
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use serde_json::json;
+use serde_json::{json, Value};
 use switchboard_tests::email::{link_in, news_reader, send_news, verified_sender};
 use switchboard_tests::fakes::resend::FakeResend;
 use switchboard_tests::{Session, TestServer};
@@ -135,13 +137,40 @@ async fn opens_and_clicks_are_counted_per_message_in_stats_timeline_and_domain_e
         async move { owner.get(&format!("/v1/domain-events?type={t}")).await.body["data"].clone() }
     };
     assert_eq!(events("message.sent").await.as_array().unwrap().len(), 2);
-    assert_eq!(events("message.opened").await.as_array().unwrap().len(), 26);
+    let opened = events("message.opened").await;
+    assert_eq!(opened.as_array().unwrap().len(), 26);
     let clicked = events("message.clicked").await;
+    // The data of every message event: the message's ids and address, and when.
+    let fields = [
+        "campaign_id",
+        "channel",
+        "customer_id",
+        "message_id",
+        "occurred_at",
+        "to",
+    ];
+    let keys = |e: &Value| e["data"].as_object().unwrap().keys().cloned().collect::<BTreeSet<_>>();
+    assert_eq!(keys(&opened[0]), fields.map(String::from).into(), "{opened}");
+    assert_eq!(
+        keys(&clicked[0]),
+        [&fields[..], &["url"]].concat().iter().map(|k| k.to_string()).collect(),
+        "{clicked}"
+    );
     assert_eq!(
         clicked[0]["data"]["url"], "https://shop.example/sale?a=1&b=2",
         "{clicked}"
     );
-    assert_eq!(clicked[0]["data"]["customer_id"], json!(ann));
+    let data = &clicked[0]["data"];
+    assert_eq!(
+        (
+            &data["customer_id"],
+            &data["campaign_id"],
+            &data["to"],
+            &data["channel"]
+        ),
+        (&json!(ann), &json!(id), &json!("ann@x.test"), &json!("email"))
+    );
+    assert_eq!(data["occurred_at"], clicked[0]["occurred_at"], "{clicked}");
 
     // Another tenant sees none of it.
     let other = server.signup("Other").await;

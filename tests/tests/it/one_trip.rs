@@ -15,7 +15,7 @@ pub(crate) async fn event_ids(owner: &switchboard_tests::Session, kind: &str) ->
 }
 
 #[tokio::test]
-async fn a_write_at_once_lands_whole_or_not_at_all_and_leaves_its_connection_usable() {
+async fn a_write_at_once_lands_whole_or_not_at_all_returns_its_rows_and_leaves_its_connection_usable() {
     let server = TestServer::start().await;
     let owner = server.signup("Atomic").await;
     let ctx = owner.ctx();
@@ -25,7 +25,7 @@ async fn a_write_at_once_lands_whole_or_not_at_all_and_leaves_its_connection_usa
         DomainEventId::generate().to_string(),
     );
     let row = |id: &str| vec![(id.to_owned(), "webhook.test", "{}".to_owned())];
-    let mut conn = store.connection().await.unwrap();
+    let mut conn = store.turn().await.unwrap();
 
     // The last statement repeats the first one's id: the whole write fails.
     let failing = [
@@ -34,15 +34,19 @@ async fn a_write_at_once_lands_whole_or_not_at_all_and_leaves_its_connection_usa
         bulk::domain_events(&ctx, &row(&first), now_ms()),
     ]
     .concat();
-    assert!(store.write_at_once(&mut conn, &failing).await.is_err());
-    assert_eq!(event_ids(&owner, "webhook.test").await, Vec::<String>::new());
+    assert!(store.write_at_once::<(String,)>(&mut conn, &failing).await.is_err());
 
-    let passing = [
+    // The connection goes on, and what the last statement returns comes back.
+    let mut passing = [
         bulk::domain_events(&ctx, &row(&first), now_ms()),
         bulk::domain_events(&ctx, &row(&second), now_ms()),
     ]
     .concat();
-    store.write_at_once(&mut conn, &passing).await.unwrap();
+    passing.last_mut().unwrap().push(" RETURNING id");
+    let returned = store.write_at_once::<(String,)>(&mut conn, &passing).await.unwrap();
+    assert_eq!(returned, [(second.clone(),)]);
+    // The turn ends before the API is asked (on SQLite it is the one writer's).
+    drop(conn);
     let mut written = event_ids(&owner, "webhook.test").await;
     written.sort();
     assert_eq!(written, [first, second]);

@@ -8,8 +8,7 @@ use serde_json::{json, Value};
 use crate::domain::{outbox, Result};
 use crate::store::email_events::{self, NewEvent};
 use crate::store::email_messages::{self, MessageRef};
-use crate::store::sql::Sql;
-use crate::store::{self, Conn};
+use crate::store::Conn;
 use crate::tenancy::TenantCtx;
 
 /// Something that happened to a message.
@@ -110,37 +109,4 @@ fn domain_event(m: &MessageRef, what: Happened<'_>, at: i64) -> Option<(&'static
         _ => {}
     }
     Some((event_type, payload))
-}
-
-fn happened(url: Option<&str>) -> Happened<'_> {
-    match url {
-        Some(url) => Happened::Clicked { url },
-        None => Happened::Opened,
-    }
-}
-
-/// An open (no url) or a click on `url` of message `m`.
-pub type Engagement<'a> = (&'a MessageRef, Option<&'a str>);
-
-/// The statements recording many opens and clicks as [`record`] would, for
-/// [`crate::store::Store::write_at_once`]: they move no delivery status, so nothing is read
-/// first.
-pub fn engagement_statements(ctx: &TenantCtx, hits: &[Engagement<'_>], at: i64) -> Vec<Sql> {
-    let events: Vec<NewEvent> = hits
-        .iter()
-        .map(|&(m, url)| NewEvent {
-            campaign_id: &m.campaign_id,
-            message_id: &m.id,
-            kind: happened(url).kind(),
-            url,
-            occurred_at: at,
-        })
-        .collect();
-    let domain: Vec<(&'static str, Value)> = hits
-        .iter()
-        .filter_map(|&(m, url)| domain_event(m, happened(url), at))
-        .collect();
-    let mut statements = store::bulk::email_events(ctx, &events);
-    statements.extend(outbox::emit_statements(ctx, domain.iter().map(|(t, v)| (*t, v)), at));
-    statements
 }

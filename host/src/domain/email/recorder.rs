@@ -1,27 +1,23 @@
 //! Opens and clicks arrive far faster than one transaction each could commit, so they are
 //! group-committed: each request queues its event and waits for the commit that includes it; a
-//! writer takes whatever is queued (up to [`BATCH`]), looks the messages up in one query and
-//! writes each tenant's events in one atomic write of multi-row statements, sent at once
-//! ([`Store::write_at_once`]: one round trip on PostgreSQL). A request still
-//! answers only once its event is durable, so a hit that was answered is never lost.
+//! writer takes whatever is queued (up to [`BATCH`]) and writes it in one atomic write that
+//! reads the messages as it inserts ([`engagements`], sent at once by
+//! [`Store::write_at_once`]: one round trip on both backends). A request still answers only
+//! once its event is durable, so a hit that was answered is never lost.
 //!
 //! On PostgreSQL several writers run side by side: a request waits about one commit (an
 //! fsync), so with one writer the throughput was the number of waiting clients per fsync. On
 //! SQLite there is one writer, as the database takes one at a time.
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 use std::sync::Arc;
 
-use sqlx::pool::PoolConnection;
-use sqlx::Any;
 use tokio::sync::{mpsc, oneshot, Mutex};
 
-use super::message_events::{self, Engagement};
+use crate::domain::crm::customers::rfc3339_text;
 use crate::domain::{DomainError, Result};
-use crate::ids::{PrefixedId, TenantId};
-use crate::store::email_messages::{self, MessageRef};
-use crate::store::{now_ms, Backend, Store};
-use crate::tenancy::{Actor, TenantCtx};
+use crate::ids::{DomainEventId, EmailEventId, PrefixedId, TenantId};
+use crate::store::{engagements, now_ms, Backend, Store, TurnConn};
 
 /// Most events in one commit.
 const BATCH: usize = 512;
@@ -72,84 +68,57 @@ fn spawn_writers(store: Store, rx: mpsc::Receiver<(Hit, Reply)>) {
 }
 
 /// Takes a batch whenever it is free, so what queues while every writer is busy goes into the
-/// next batch. It keeps one connection (see [`Store::connection`]), replaced after an error.
+/// next batch, and writes it in its turn (see [`Store::turn`]).
 async fn writer(store: Store, queue: Arc<Mutex<mpsc::Receiver<(Hit, Reply)>>>) {
-    let mut conn = None;
     loop {
         let mut batch = Vec::with_capacity(BATCH);
         if queue.lock().await.recv_many(&mut batch, BATCH).await == 0 {
             return;
         }
-        let c = match conn.as_mut() {
-            Some(c) => c,
-            None => match store.connection().await {
-                Ok(c) => conn.insert(c),
-                Err(e) => {
-                    fail(batch, &e.into());
-                    continue;
-                }
-            },
-        };
-        if !write(&store, c, batch).await {
-            conn = None;
+        match store.turn().await {
+            Ok(mut conn) => write(&store, &mut conn, batch).await,
+            Err(e) => fail(batch, &e.into()),
         }
     }
 }
 
-/// Writes one batch and answers every request in it; false when something failed.
-async fn write(store: &Store, conn: &mut PoolConnection<Any>, batch: Vec<(Hit, Reply)>) -> bool {
-    let ids: Vec<&str> = batch.iter().map(|(h, _)| h.message_id.as_str()).collect();
-    let found = match email_messages::by_ids_any_tenant(conn, &ids).await {
-        Ok(found) => found.into_iter().map(|m| (m.id.clone(), m)).collect::<HashMap<_, _>>(),
-        Err(e) => {
-            fail(batch, &e.into());
-            return false;
-        }
-    };
-    let mut by_tenant: HashMap<String, Vec<(Hit, Reply, MessageRef)>> = HashMap::new();
-    for (hit, reply) in batch {
-        let here = found
-            .get(&hit.message_id)
-            .filter(|m| hit.host_tenant.as_ref().is_none_or(|t| t.as_str() == m.tenant_id));
-        match here {
-            Some(m) => by_tenant
-                .entry(m.tenant_id.clone())
-                .or_default()
-                .push((hit, reply, m.clone())),
-            None => {
-                let _ = reply.send(Err(DomainError::NotFound));
+/// Writes one batch and answers every request in it.
+async fn write(store: &Store, conn: &mut TurnConn, batch: Vec<(Hit, Reply)>) {
+    let at = now_ms();
+    let ids: Vec<(String, String)> = batch
+        .iter()
+        .map(|_| {
+            (
+                EmailEventId::generate().to_string(),
+                DomainEventId::generate().to_string(),
+            )
+        })
+        .collect();
+    let hits: Vec<engagements::Hit<'_>> = batch
+        .iter()
+        .zip(&ids)
+        .map(|((hit, _), (event_id, domain_event_id))| engagements::Hit {
+            event_id,
+            domain_event_id,
+            message_id: &hit.message_id,
+            url: hit.url.as_deref(),
+            host_tenant: hit.host_tenant.as_ref().map(TenantId::as_str),
+        })
+        .collect();
+    let statements = engagements::statements(store.backend(), &hits, at, &rfc3339_text(at));
+    match store.write_at_once::<(String,)>(conn, &statements).await {
+        Ok(recorded) => {
+            let found: HashSet<String> = recorded.into_iter().map(|(id,)| id).collect();
+            for (hit, reply) in batch {
+                let answer = match found.contains(&hit.message_id) {
+                    true => Ok(()),
+                    false => Err(DomainError::NotFound),
+                };
+                let _ = reply.send(answer);
             }
         }
+        Err(e) => fail(batch, &e.into()),
     }
-    let mut ok = true;
-    for (tenant, hits) in by_tenant {
-        let ctx = TenantCtx::new(TenantId::from_raw(tenant), Actor::System, None);
-        if let Err(e) = commit(store, conn, &ctx, &hits).await {
-            tracing::warn!(error = %e, "recording opens and clicks failed");
-            let message = e.to_string();
-            for (_, reply, _) in hits {
-                let _ = reply.send(Err(DomainError::Io(std::io::Error::other(message.clone()))));
-            }
-            ok = false;
-            continue;
-        }
-        for (_, reply, _) in hits {
-            let _ = reply.send(Ok(()));
-        }
-    }
-    ok
-}
-
-async fn commit(
-    store: &Store,
-    conn: &mut PoolConnection<Any>,
-    ctx: &TenantCtx,
-    hits: &[(Hit, Reply, MessageRef)],
-) -> Result<()> {
-    let engagements: Vec<Engagement> = hits.iter().map(|(hit, _, m)| (m, hit.url.as_deref())).collect();
-    let statements = message_events::engagement_statements(ctx, &engagements, now_ms());
-    store.write_at_once(conn, &statements).await?;
-    Ok(())
 }
 
 fn fail(batch: Vec<(Hit, Reply)>, e: &DomainError) {
