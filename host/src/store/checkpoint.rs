@@ -14,7 +14,7 @@
 
 use std::time::Duration;
 
-use sqlx::AnyPool;
+use sqlx::{AnyConnection, AnyPool};
 
 use super::write_turn::WriteTurns;
 
@@ -38,12 +38,15 @@ pub(super) async fn run(pool: AnyPool, turns: WriteTurns) {
 /// One checkpoint: a pass alongside the writers, then one with them held off, which copies
 /// what they appended meanwhile and leaves the whole WAL copied for the next writer to start
 /// over. `copied_whole` is the WAL's length when it was last copied whole; while it stays
-/// that long nothing was written since, and the second pass is skipped.
+/// that long nothing was written since, and the second pass is skipped. The connection is
+/// taken before the turn, so the turn is never held waiting for one (the pool's connections
+/// could all be held by writers waiting for the turn).
 async fn once(pool: &AnyPool, turns: &WriteTurns, copied_whole: &mut i64) -> Result<(), sqlx::Error> {
-    let (_busy, frames, _copied) = passive(pool).await?;
+    let mut conn = pool.acquire().await?;
+    let (_busy, frames, _copied) = passive(&mut conn).await?;
     if frames > 0 && frames != *copied_whole {
         let _turn = turns.take().await?;
-        let (_busy, frames, copied) = passive(pool).await?;
+        let (_busy, frames, copied) = passive(&mut conn).await?;
         if copied == frames {
             *copied_whole = frames;
         }
@@ -52,8 +55,8 @@ async fn once(pool: &AnyPool, turns: &WriteTurns, copied_whole: &mut i64) -> Res
 }
 
 /// `(busy, frames in the WAL, frames copied back)`.
-async fn passive(pool: &AnyPool) -> Result<(i64, i64, i64), sqlx::Error> {
-    sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)").fetch_one(pool).await
+async fn passive(conn: &mut AnyConnection) -> Result<(i64, i64, i64), sqlx::Error> {
+    sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)").fetch_one(conn).await
 }
 
 #[cfg(test)]
