@@ -69,8 +69,9 @@ pub fn statements(backend: Backend, hits: &[Hit<'_>], at: i64, occurred_at: &str
 
 /// ` FROM` the hits joined to their messages. The statement's text depends only on the number
 /// of rows, padded to a power of two with rows that match no message, so a few statements serve
-/// every batch and stay prepared (PostgreSQL spent a sixth of its time planning a text per
-/// batch size); absent values are bound as `''`, not NULL, for the same reason.
+/// every batch and stay prepared (with a text per batch size, PostgreSQL planned them over and
+/// over: 163 µs of its CPU per hit instead of 106); absent values are bound as `''`, not NULL,
+/// for the same reason. A click's `url` is never empty: only `http(s)` links are tracked.
 fn from_hits(sql: &mut Sql, hits: &[Hit<'_>]) {
     const NOTHING: Hit<'static> = Hit {
         event_id: "",
