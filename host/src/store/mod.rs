@@ -303,10 +303,11 @@ impl Store {
         self.begin(Some(ctx)).await
     }
 
-    /// A connection for one writer's run of transactions (a campaign send), taken with [`Store::tenant_tx_on`] and [`Store::tenant_read_on`]. On SQLite a
-    /// commit by any other connection empties a connection's page cache, so transactions on
-    /// pooled connections taken in turn each start cold (measured: a third of a campaign send's
-    /// CPU went to reading the same pages again); one connection's cache stays warm.
+    /// A connection for one writer's run of transactions (a campaign send), taken with
+    /// [`Store::tenant_tx_on`] and [`Store::tenant_read_on`]. On SQLite a commit by any other
+    /// connection empties a connection's page cache, so transactions on pooled connections
+    /// taken in turn each start cold (measured: a third of a campaign send's CPU went to reading
+    /// the same pages again); one connection's cache stays warm.
     pub async fn connection(&self) -> Result<PoolConnection<Any>> {
         Ok(self.pool.acquire().await?)
     }

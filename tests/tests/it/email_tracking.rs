@@ -153,7 +153,7 @@ async fn opens_and_clicks_are_counted_per_message_in_stats_timeline_and_domain_e
     assert_eq!(keys(&opened[0]), fields.map(String::from).into(), "{opened}");
     assert_eq!(
         keys(&clicked[0]),
-        [&fields[..], &["url"]].concat().iter().map(|k| k.to_string()).collect(),
+        fields.iter().chain(&["url"]).map(|k| k.to_string()).collect(),
         "{clicked}"
     );
     assert_eq!(

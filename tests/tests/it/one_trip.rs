@@ -35,8 +35,12 @@ async fn a_write_at_once_lands_whole_or_not_at_all_returns_its_rows_and_leaves_i
     ]
     .concat();
     assert!(store.write_at_once::<(String,)>(&mut conn, &failing).await.is_err());
+    // The turn ends before the API is asked (on SQLite it is the one writer's).
+    drop(conn);
+    assert_eq!(event_ids(&owner, "webhook.test").await, Vec::<String>::new());
 
     // The connection goes on, and what the last statement returns comes back.
+    let mut conn = store.turn().await.unwrap();
     let mut passing = [
         bulk::domain_events(&ctx, &row(&first), now_ms()),
         bulk::domain_events(&ctx, &row(&second), now_ms()),
@@ -45,7 +49,6 @@ async fn a_write_at_once_lands_whole_or_not_at_all_returns_its_rows_and_leaves_i
     passing.last_mut().unwrap().push(" RETURNING id");
     let returned = store.write_at_once::<(String,)>(&mut conn, &passing).await.unwrap();
     assert_eq!(returned, [(second.clone(),)]);
-    // The turn ends before the API is asked (on SQLite it is the one writer's).
     drop(conn);
     let mut written = event_ids(&owner, "webhook.test").await;
     written.sort();
