@@ -20,6 +20,7 @@ use switchboard::domain::imports;
 use switchboard::ids::{ImportId, PrefixedId};
 use switchboard::jobs::worker::Workers;
 use switchboard::state::AppState;
+use switchboard::store::Backend;
 use switchboard::tenancy::TenantCtx;
 
 const CSV_COLUMNS: [&str; 10] = [
@@ -91,6 +92,15 @@ async fn seed_activity(state: &AppState, ctx: &TenantCtx) {
         .expect("events");
     }
     tx.commit().await.expect("commit");
+    // Events arrive over months in a real tenant, and (auto)analyze keeps up with them; arriving
+    // at once here, PostgreSQL would plan for none (measured: 2.9 s instead of 1.7 s a count).
+    if state.store.backend() == Backend::Postgres {
+        let mut conn = state.store.connection().await.expect("connection");
+        sqlx::query("ANALYZE customer_events")
+            .execute(&mut *conn)
+            .await
+            .expect("analyze");
+    }
 }
 
 async fn run(backend: &str, n: usize) {

@@ -27,6 +27,10 @@ use crate::tenancy::TenantCtx;
 /// the commit and its WAL writes of the index pages it touched), so batches are large: 5,000
 /// rows took half the CPU per row of 500 on SQLite and are about a second of work.
 pub const BATCH_ROWS: usize = 5_000;
+/// Imports of at least this many rows end by settling the tables (see `Store::settle`):
+/// measured over 1,000,000 imported customers on PostgreSQL without autovacuum, a 3-condition
+/// segment count took 1.7 s before it and 0.83 s after.
+pub const SETTLE_FROM: i64 = BATCH_ROWS as i64;
 /// Rows between refreshes of the planner's statistics (see `store::statistics`).
 const STATISTICS_EVERY: i64 = 50_000;
 
@@ -94,12 +98,12 @@ pub async fn run(
             }
         }
         if batch.is_empty() {
-            return Ok(());
+            break;
         }
         let last = batch.len() < BATCH_ROWS;
         write_batch(state, &mut conn, ctx, job, id, mode, &columns, batch).await?;
         if last {
-            return Ok(());
+            break;
         }
         // After the first batch and then every so often, while the tables grow fastest
         // relative to their size.
@@ -108,6 +112,14 @@ pub async fn run(
             state.store.refresh_statistics(Grown::Crm).await?;
         }
     }
+    // The rows are in; what follows only speeds up reading them, so a failure is not the
+    // import's. Small imports leave it to autovacuum.
+    if row_number >= SETTLE_FROM {
+        if let Err(e) = state.store.settle(Grown::Crm).await {
+            tracing::warn!(error = %e, "settling the imported tables failed");
+        }
+    }
+    Ok(())
 }
 
 /// Renews `job`'s lease in `tx`; [`RunError::LeaseLost`] when another worker holds it now.
