@@ -38,7 +38,9 @@ pub(super) async fn run(pool: AnyPool, turns: WriteTurns) {
 /// One checkpoint: a pass alongside the writers, then one with them held off, which copies
 /// what they appended meanwhile and leaves the whole WAL copied for the next writer to start
 /// over. `copied_whole` is the WAL's length when it was last copied whole; while it stays
-/// that long nothing was written since, and the second pass is skipped. The connection is
+/// that long nothing was written since, and the second pass is skipped. (The first pass's own
+/// counts cannot tell: they are of the WAL as the pass began, so "all copied" says nothing of
+/// frames appended while it copied; dropping this state fails the test below.) The connection is
 /// taken before the turn, so the turn is never held waiting for one (the pool's connections
 /// could all be held by writers waiting for the turn).
 async fn once(pool: &AnyPool, turns: &WriteTurns, copied_whole: &mut i64) -> Result<(), sqlx::Error> {

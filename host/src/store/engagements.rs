@@ -1,8 +1,8 @@
 //! Opens and clicks written straight from their message rows: each hit's email event and
 //! domain event are inserted by `INSERT … SELECT` joining the hits to `email_messages`, so the
 //! messages are not read first in a round trip of their own (on SQLite that read was a third of
-//! the one writer's time). The hits' message ids come back (`RETURNING`), which tells the
-//! writer which hits found their message. Links are public and their tokens were checked, so
+//! the one writer's time). The ids of the events written come back (`RETURNING`), which tells
+//! the writer which hits found their message. Links are public and their tokens were checked, so
 //! the message may belong to any tenant: each row takes the tenant of its message, and a hit
 //! that came in on a tenant's tracking domain matches only that tenant's messages.
 
@@ -31,7 +31,7 @@ impl Hit<'_> {
 }
 
 /// The statements recording `hits` at `at` (`occurred_at` is its RFC 3339 text), for
-/// [`super::Store::write_at_once`]; they return the message id of every hit recorded. The
+/// [`super::Store::write_at_once`]; they return the event id of every hit recorded. The
 /// domain event's data is what `domain::email::message_events::data` builds, plus the `url` of
 /// a click.
 pub fn statements(backend: Backend, hits: &[Hit<'_>], at: i64, occurred_at: &str) -> Vec<Sql> {
@@ -62,7 +62,7 @@ pub fn statements(backend: Backend, hits: &[Hit<'_>], at: i64, occurred_at: &str
     );
     events.bind(at);
     from_hits(&mut events, hits);
-    events.push(" RETURNING message_id");
+    events.push(" RETURNING id");
     // Last, so PostgreSQL's chain returns its rows.
     vec![domain, events]
 }

@@ -108,9 +108,11 @@ async fn write(store: &Store, conn: &mut TurnConn, batch: Vec<(Hit, Reply)>) {
     let statements = engagements::statements(store.backend(), &hits, at, &rfc3339_text(at));
     match store.write_at_once::<(String,)>(conn, &statements).await {
         Ok(recorded) => {
-            let found: HashSet<String> = recorded.into_iter().map(|(id,)| id).collect();
-            for (hit, reply) in batch {
-                let answer = match found.contains(&hit.message_id) {
+            // By event id, not message id: a hit on another tenant's tracking domain is not
+            // found even when a hit on the right one for the same message is in the batch.
+            let recorded: HashSet<String> = recorded.into_iter().map(|(id,)| id).collect();
+            for ((_, reply), (event_id, _)) in batch.into_iter().zip(&ids) {
+                let answer = match recorded.contains(event_id) {
                     true => Ok(()),
                     false => Err(DomainError::NotFound),
                 };
