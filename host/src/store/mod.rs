@@ -13,6 +13,7 @@ pub mod bulk;
 mod checkpoint;
 pub mod consents;
 pub mod custom_fields;
+pub mod customer_details;
 pub mod customer_events;
 pub mod customer_export;
 pub mod customer_tags;
@@ -25,6 +26,7 @@ pub mod email_outbox;
 pub mod email_senders;
 pub mod email_settings;
 pub mod engagements;
+mod group_commit;
 pub mod idempotency;
 pub mod imports;
 pub mod invitations;
@@ -62,10 +64,9 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::Migrator;
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyPool, ConnectOptions, Connection, Executor, Transaction};
-use tokio::sync::OwnedSemaphorePermit;
 
 use crate::tenancy::TenantCtx;
-use write_turn::WriteTurns;
+use write_turn::{Turn, WriteTurns};
 pub use write_turn::{TurnConn, WriteTx};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/sqlite");
@@ -178,12 +179,11 @@ fn pool_options(backend: Backend, max_connections: u32) -> AnyPoolOptions {
 #[derive(Clone)]
 pub struct Store {
     pool: AnyPool,
-    /// SQLite: the one connection write transactions run on, taken by the turn's holder. A
+    backend: Backend,
+    /// SQLite: the queue for the one connection write transactions run on, in groups. A
     /// commit by another connection empties a connection's page cache, so writers on pooled
     /// connections each started cold, inside the one write turn (measured: reading pages back
     /// was a sixth of the SQLite threads' time in a Shopify webhook); this one's stays warm.
-    writer: Option<AnyPool>,
-    backend: Backend,
     turns: WriteTurns,
 }
 
@@ -209,20 +209,16 @@ impl Store {
         let pool = pool_options(backend, max_connections)
             .connect_with(options.clone())
             .await?;
-        let turns = WriteTurns::new(backend == Backend::Sqlite);
-        let writer = match backend {
+        let turns = match backend {
             Backend::Sqlite => {
+                let writer = pool_options(backend, 1).connect_with(options).await?;
+                let turns = WriteTurns::new(Some(writer.acquire().await?));
                 tokio::spawn(checkpoint::run(pool.clone(), turns.clone()));
-                Some(pool_options(backend, 1).connect_with(options).await?)
+                turns
             }
-            Backend::Postgres => None,
+            Backend::Postgres => WriteTurns::new(None),
         };
-        Ok(Self {
-            pool,
-            writer,
-            backend,
-            turns,
-        })
+        Ok(Self { pool, backend, turns })
     }
 
     pub fn backend(&self) -> Backend {
@@ -268,34 +264,27 @@ impl Store {
         }
     }
 
+    /// A write transaction: on SQLite in a group on the writer connection, on PostgreSQL
+    /// (whose writers do not queue) on a pooled connection.
     async fn begin(&self, tenant: Option<&TenantCtx>) -> Result<Tx> {
-        let (conn, turn) = self.writer_in_turn().await?;
+        if let Some(member) = self.turns.member().await? {
+            return Ok(WriteTx::member(member));
+        }
+        let conn = self.pool.acquire().await?;
         // `Transaction::begin` is how `Pool::begin_with` moves a pooled connection into a
-        // `'static` transaction; called here so the turn is taken between the two.
+        // `'static` transaction, with the statement given.
         let tx = Transaction::begin(conn, Some(self.begin_statement(tenant, true))).await?;
-        Ok(WriteTx::new(tx, turn))
-    }
-
-    /// This writer's turn and the connection to write on.
-    async fn writer_in_turn(&self) -> Result<(PoolConnection<Any>, Option<OwnedSemaphorePermit>)> {
-        Ok(match &self.writer {
-            // Only the turn's holder takes the writer connection, so it waits at most for the
-            // last holder's to come back.
-            Some(writer) => {
-                let turn = self.turns.take().await?;
-                (writer.acquire().await?, turn)
-            }
-            // PostgreSQL: writers do not queue.
-            None => (self.pool.acquire().await?, None),
-        })
+        Ok(WriteTx::own(tx, None))
     }
 
     /// A connection in this writer's turn, for [`Store::write_at_once`] (the tracking
     /// recorder's batches). On SQLite it is the connection every write transaction runs on, so
     /// the recorder and the other writers do not empty each other's page cache by committing.
     pub async fn turn(&self) -> Result<TurnConn> {
-        let (conn, turn) = self.writer_in_turn().await?;
-        Ok(TurnConn::new(conn, turn))
+        Ok(match self.turns.take().await? {
+            Some(turn) => TurnConn::writer(turn),
+            None => TurnConn::pooled(self.pool.acquire().await?),
+        })
     }
 
     /// A transaction for one tenant. On PostgreSQL, row-level security applies to it.
@@ -341,9 +330,9 @@ impl Store {
         &self,
         conn: &'c mut PoolConnection<Any>,
         statement: Cow<'static, str>,
-        turn: Option<OwnedSemaphorePermit>,
+        turn: Option<Turn>,
     ) -> Result<BulkTx<'c>> {
-        Ok(WriteTx::new(
+        Ok(WriteTx::own(
             Connection::begin_with(&mut **conn, statement).await?,
             turn,
         ))

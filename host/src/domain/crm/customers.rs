@@ -233,14 +233,14 @@ async fn hydrate_with(
     rows: Vec<CustomerRow>,
 ) -> Result<Vec<Customer>> {
     let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
-    let values = store::customers::field_values(tx, ctx, &ids).await?;
-    let mut fields = custom_fields::decode_rows(defs, &values);
+    let details = store::customer_details::of_customers(tx, ctx, &ids).await?;
+    let mut fields = custom_fields::decode_rows(defs, &details.values);
     let mut tags: HashMap<String, Vec<String>> = HashMap::new();
-    for (customer, tag) in store::customer_tags::of_customers(tx, ctx, &ids).await? {
+    for (customer, tag) in details.tags {
         tags.entry(customer).or_default().push(tag);
     }
     let mut consent: HashMap<String, BTreeMap<String, Consent>> = HashMap::new();
-    for c in store::consents::of_customers(tx, ctx, &ids).await? {
+    for c in details.consents {
         consent.entry(c.customer_id).or_default().insert(
             c.channel,
             Consent {

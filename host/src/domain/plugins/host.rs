@@ -202,9 +202,20 @@ impl TenantHost {
     fn writing<T>(&self, f: impl AsyncFnOnce(&mut Conn) -> HostResult<T>) -> HostResult<T> {
         let open = self.writes.take();
         self.block(async {
-            let mut run = match open {
-                Some(run) => run,
-                None => RunTx::new(self.state.store.tenant_tx(&self.ctx).await?),
+            let Some(mut run) = open else {
+                // The run's first write needs no savepoint: when it fails, the transaction it
+                // opened holds nothing else and is rolled back whole.
+                let mut tx = self.state.store.tenant_tx(&self.ctx).await?;
+                return match f(&mut tx).await {
+                    Ok(value) => {
+                        self.writes.put(RunTx::new(tx));
+                        Ok(value)
+                    }
+                    Err(e) => {
+                        tx.rollback().await.map_err(StoreError::from)?;
+                        Err(e)
+                    }
+                };
             };
             let result = host_call(&mut run, f).await;
             self.writes.put(run);

@@ -1,0 +1,85 @@
+//! What a customer holds beyond its row (custom field values, tags, consent), read for many
+//! customers in one query. Three lookups were three round trips per hydrated page or customer,
+//! each a hop to SQLite's worker thread inside the write turn when an upsert returns the
+//! customer (measured: a Shopify webhook's turn is a chain of such hops).
+
+use sqlx::FromRow;
+
+use super::consents::ConsentRow;
+use super::customers::FieldValueRow;
+use super::sql::Sql;
+use super::{Conn, Result};
+use crate::tenancy::TenantCtx;
+
+/// The three parts, each in `(customer_id, key)` order.
+#[derive(Debug, Default)]
+pub struct Details {
+    pub values: Vec<FieldValueRow>,
+    pub tags: Vec<(String, String)>,
+    pub consents: Vec<ConsentRow>,
+}
+
+/// One row of the union: `part` says which table it came from and which columns it fills.
+/// The first part's NULLs are typed: PostgreSQL types a union's columns from its parts in order.
+#[derive(FromRow)]
+struct Part {
+    part: String,
+    customer_id: String,
+    key: String,
+    text: Option<String>,
+    num: Option<f64>,
+    source: Option<String>,
+    keyword: Option<String>,
+    updated_at: Option<i64>,
+}
+
+/// Values, tags and consent of the given customers of the context's tenant.
+pub async fn of_customers(tx: &mut Conn, ctx: &TenantCtx, ids: &[&str]) -> Result<Details> {
+    if ids.is_empty() {
+        return Ok(Details::default());
+    }
+    let mut sql = Sql::new(
+        "SELECT 'v' AS part, customer_id, field_key AS key, value_text AS text, value_num AS num, \
+         CAST(NULL AS TEXT) AS source, CAST(NULL AS TEXT) AS keyword, CAST(NULL AS BIGINT) AS updated_at \
+         FROM customer_field_values WHERE tenant_id = ",
+    );
+    of_these(&mut sql, ctx, ids);
+    sql.push(
+        " UNION ALL SELECT 't', customer_id, tag, NULL, NULL, NULL, NULL, NULL FROM customer_tags \
+         WHERE tenant_id = ",
+    );
+    of_these(&mut sql, ctx, ids);
+    sql.push(
+        " UNION ALL SELECT 'c', customer_id, channel, status, NULL, source, keyword, updated_at \
+         FROM customer_consents WHERE tenant_id = ",
+    );
+    of_these(&mut sql, ctx, ids);
+    sql.push(" ORDER BY part, customer_id, key");
+    let mut details = Details::default();
+    for row in sql.fetch_all::<Part>(tx).await? {
+        match row.part.as_str() {
+            "v" => details.values.push(FieldValueRow {
+                customer_id: row.customer_id,
+                field_key: row.key,
+                value_text: row.text,
+                value_num: row.num,
+            }),
+            "t" => details.tags.push((row.customer_id, row.key)),
+            _ => details.consents.push(ConsentRow {
+                customer_id: row.customer_id,
+                channel: row.key,
+                status: row.text.unwrap_or_default(),
+                source: row.source,
+                keyword: row.keyword,
+                updated_at: row.updated_at.unwrap_or_default(),
+            }),
+        }
+    }
+    Ok(details)
+}
+
+fn of_these(sql: &mut Sql, ctx: &TenantCtx, ids: &[&str]) {
+    sql.bind(ctx.tenant_id.as_str())
+        .push(" AND customer_id IN ")
+        .bind_list(ids.iter().copied());
+}
