@@ -42,6 +42,20 @@ pub async fn set(
     Ok(())
 }
 
+pub async fn of_customers(tx: &mut Conn, ctx: &TenantCtx, ids: &[&str]) -> Result<Vec<ConsentRow>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut sql = Sql::new(
+        "SELECT customer_id, channel, status, source, keyword, updated_at FROM customer_consents WHERE tenant_id = ",
+    );
+    sql.bind(ctx.tenant_id.as_str())
+        .push(" AND customer_id IN ")
+        .bind_list(ids.iter().copied());
+    sql.push(" ORDER BY customer_id, channel");
+    Ok(sql.fetch_all(tx).await?)
+}
+
 #[derive(Debug, Clone, FromRow)]
 pub struct SuppressionRow {
     pub channel: String,

@@ -482,3 +482,50 @@ async fn customers_never_cross_tenants() {
     }
     assert_eq!(b.get(&path).await.body["tags"], json!(["b"]));
 }
+
+/// One customer is read with its values, tags and consent in one query, a page with three:
+/// both give the same customer.
+#[tokio::test]
+async fn a_customer_read_alone_matches_the_same_customer_in_a_page() {
+    let server = TestServer::start().await;
+    let owner = server.signup("Alone").await;
+    define_fields(&owner).await;
+    let mut ids = Vec::new();
+    for (email, tags) in [
+        ("a@example.com", json!(["zeta", "alpha", "mid"])),
+        ("b@example.com", json!(["b"])),
+    ] {
+        let c = owner
+            .post(
+                "/v1/customers",
+                json!({"email": email, "tags": tags,
+                       "custom_fields": {"plan": "pro", "score": 4.5, "vip": true, "nickname": "n"}}),
+            )
+            .await;
+        assert_eq!(c.status, 201, "{}", c.body);
+        ids.push(c.body["id"].as_str().unwrap().to_owned());
+    }
+    for channel in ["sms", "email"] {
+        let set = owner
+            .call(
+                reqwest::Method::PUT,
+                &format!("/v1/customers/{}/consent/{channel}", ids[0]),
+                Some(json!({"status": "subscribed", "source": "form"})),
+            )
+            .await;
+        assert_eq!(set.status, 200, "{}", set.body);
+    }
+    let alone = owner.get(&format!("/v1/customers/{}", ids[0])).await;
+    assert_eq!(alone.body["tags"], json!(["alpha", "mid", "zeta"]));
+    assert_eq!(alone.body["custom_fields"]["score"], json!(4.5));
+    assert_eq!(alone.body["consent"]["email"]["source"], "form");
+    let page = owner.get("/v1/customers").await;
+    let in_page = page.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == ids[0].as_str())
+        .expect("listed")
+        .clone();
+    assert_eq!(alone.body, in_page);
+}
