@@ -73,18 +73,19 @@ impl Writer {
                 Some(format!("ROLLBACK TO {MEMBER}; RELEASE {MEMBER}; SAVEPOINT {MEMBER}"))
             }
         };
+        // Set before the statement runs: a begin given up half-way leaves a state the next
+        // holder recovers from (its undo applies, or fails and the transaction starts over).
+        self.tail = Tail::Writing;
         if let Some(sql) = continued {
             match self.conn.execute(sql.as_str()).await {
-                Ok(_) => {
-                    self.tail = Tail::Writing;
-                    return Ok(());
-                }
+                Ok(_) => return Ok(()),
                 // The transaction is not what the group left (SQLite rolls a whole
                 // transaction back on some errors): its members cannot commit. This one
                 // starts afresh.
                 Err(e) => self.fail(&e).await,
             }
         }
+        self.tail = Tail::Writing;
         if let Err(e) = self
             .conn
             .execute(format!("BEGIN IMMEDIATE; SAVEPOINT {MEMBER}").as_str())
@@ -93,7 +94,6 @@ impl Writer {
             self.fail(&e).await;
             return Err(e);
         }
-        self.tail = Tail::Writing;
         Ok(())
     }
 
@@ -111,7 +111,9 @@ impl Writer {
         self.tail = Tail::Abandoned;
     }
 
-    /// Commits the open group, if any, and tells its members how it went.
+    /// Commits the open group, if any, and tells its members how it went. The state changes
+    /// only once the database answered, so a flush given up half-way is finished or undone by
+    /// the next holder.
     pub(super) async fn flush(&mut self) {
         let sql = match self.tail {
             Tail::Closed => return,

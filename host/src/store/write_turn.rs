@@ -138,11 +138,13 @@ impl Member {
         let mut writer = self.writer.take().expect("a member ends once");
         let told = writer.keep();
         if self.queue.waiting.load(Ordering::Acquire) == 0 {
-            writer.flush().await;
+            // In a task of its own, so a caller that stops waiting (a client gone) does not
+            // stop the group's COMMIT half-way.
+            self.queue.runtime.spawn(async move { writer.flush().await });
         } else {
             self.queue.flush_later(&mut writer);
+            drop(writer);
         }
-        drop(writer);
         match told.await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(why)) => Err(std::io::Error::other(format!("group commit failed: {why}")).into()),
@@ -327,6 +329,24 @@ mod tests {
         second.commit().await.unwrap();
         first_commit.await.unwrap().unwrap();
         assert_eq!(committed(&store).await, [1, 2]);
+        remove(path);
+    }
+
+    #[tokio::test]
+    async fn a_commit_given_up_half_way_still_commits_its_group() {
+        let (store, path) = store().await;
+        let (first_commit, mut second) = two_in_a_group(&store).await;
+        second.execute("INSERT INTO t VALUES (2)").await.unwrap();
+        // The caller stops waiting (its client went away) as the group's COMMIT begins.
+        assert!(second.commit().now_or_never().is_none());
+        let mut third = store.system_tx().await.unwrap();
+        third.execute("INSERT INTO t VALUES (3)").await.unwrap();
+        third.commit().await.unwrap();
+        first_commit
+            .await
+            .unwrap()
+            .expect("the first is told its group committed");
+        assert_eq!(committed(&store).await, [1, 2, 3]);
         remove(path);
     }
 
