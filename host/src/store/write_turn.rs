@@ -399,6 +399,38 @@ mod tests {
         remove(path);
     }
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn under_concurrent_writers_exactly_the_commits_that_returned_ok_land() {
+        let (store, path) = store().await;
+        let writers = (0..90i64).map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let mut tx = store.system_tx().await.unwrap();
+                sqlx::query("INSERT INTO t VALUES ($1)")
+                    .bind(i)
+                    .execute(&mut *tx)
+                    .await
+                    .unwrap();
+                match i % 3 {
+                    0 => tx.commit().await.is_ok().then_some(i),
+                    1 => {
+                        tx.rollback().await.unwrap();
+                        None
+                    }
+                    _ => None, // dropped
+                }
+            })
+        });
+        let mut kept = Vec::new();
+        for writer in writers.collect::<Vec<_>>() {
+            kept.extend(writer.await.unwrap());
+        }
+        assert_eq!(kept.len(), 30, "every commit returned ok");
+        kept.sort_unstable();
+        assert_eq!(committed(&store).await, kept);
+        remove(path);
+    }
+
     #[tokio::test]
     async fn postgresql_writers_do_not_queue() {
         let turns = WriteTurns::new(None);
