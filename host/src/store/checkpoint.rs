@@ -69,7 +69,7 @@ mod tests {
 
     use sqlx::Executor;
 
-    use crate::store::Store;
+    use crate::store::temp_sqlite::TempSqlite;
 
     /// The WAL header's checkpoint sequence number, which grows by one each time the WAL starts
     /// over.
@@ -80,10 +80,8 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn under_steady_writes_the_wal_is_copied_back_and_starts_over() {
-        let path = std::env::temp_dir().join(format!("sb_test_checkpoint_{}.db", uuid::Uuid::now_v7().simple()));
-        let store = Store::connect(&format!("sqlite://{}", path.display()), 2)
-            .await
-            .unwrap();
+        let db = TempSqlite::new().await;
+        let (store, path) = (&db.store, &db.path);
         let mut tx = store.system_tx().await.unwrap();
         let threshold: i64 = sqlx::query_scalar("PRAGMA wal_autocheckpoint")
             .fetch_one(&mut *tx)
@@ -110,7 +108,7 @@ mod tests {
                 commits
             }
         });
-        let before = wal_restarts(&path);
+        let before = wal_restarts(path);
         super::once(&store.pool, &store.turns, &mut 0).await.unwrap();
         // The next commit after it (the writer's, or this one) starts the WAL over.
         let mut tx = store.system_tx().await.unwrap();
@@ -119,10 +117,7 @@ mod tests {
         stop.store(true, Ordering::Relaxed);
         let commits = writer.await.unwrap();
         assert!(commits > 0, "the writer wrote while the checkpoint ran");
-        let after = wal_restarts(&path);
+        let after = wal_restarts(path);
         assert!(after > before, "the WAL started over ({before} before, {after} after)");
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-        }
     }
 }

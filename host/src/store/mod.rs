@@ -45,6 +45,8 @@ pub mod segment_sql;
 pub mod segments;
 pub mod sql;
 pub mod statistics;
+#[cfg(test)]
+mod temp_sqlite;
 pub mod tenants;
 pub mod tracking_domains;
 pub mod users;

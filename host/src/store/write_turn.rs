@@ -266,24 +266,20 @@ impl DerefMut for TurnConn {
 
 #[cfg(test)]
 mod tests {
-    use std::path::PathBuf;
-
     use futures_util::FutureExt;
     use sqlx::Executor;
 
     use tokio::task::JoinHandle;
 
     use super::WriteTurns;
+    use crate::store::temp_sqlite::TempSqlite;
     use crate::store::{Store, Tx};
 
     /// A store on a new SQLite file with tables `t (v)` and `child (p)`, whose foreign key is
     /// checked at COMMIT.
-    async fn store() -> (Store, PathBuf) {
-        let path = std::env::temp_dir().join(format!("sb_test_group_{}.db", uuid::Uuid::now_v7().simple()));
-        let store = Store::connect(&format!("sqlite://{}", path.display()), 2)
-            .await
-            .unwrap();
-        let mut tx = store.system_tx().await.unwrap();
+    async fn store() -> TempSqlite {
+        let db = TempSqlite::new().await;
+        let mut tx = db.store.system_tx().await.unwrap();
         tx.execute(
             "CREATE TABLE t (v INTEGER); CREATE TABLE parent (id INTEGER PRIMARY KEY); \
              CREATE TABLE child (p INTEGER REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED)",
@@ -291,7 +287,7 @@ mod tests {
         .await
         .unwrap();
         tx.commit().await.unwrap();
-        (store, path)
+        db
     }
 
     async fn committed(store: &Store) -> Vec<i64> {
@@ -302,17 +298,21 @@ mod tests {
             .unwrap()
     }
 
-    fn remove(path: PathBuf) {
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-        }
+    /// A transaction writing `v`, not ended yet.
+    async fn writing(store: &Store, v: i64) -> Tx {
+        let mut tx = store.system_tx().await.unwrap();
+        sqlx::query("INSERT INTO t VALUES ($1)")
+            .bind(v)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        tx
     }
 
     /// A first member that wrote 1 and committed while a second waited, and that second,
     /// now writing in the same group.
     async fn two_in_a_group(store: &Store) -> (JoinHandle<Result<(), sqlx::Error>>, Tx) {
-        let mut first = store.system_tx().await.unwrap();
-        first.execute("INSERT INTO t VALUES (1)").await.unwrap();
+        let first = writing(store, 1).await;
         let mut second = Box::pin(store.system_tx());
         assert!((&mut second).now_or_never().is_none(), "waits for its turn");
         let first_commit = tokio::spawn(first.commit());
@@ -321,96 +321,83 @@ mod tests {
 
     #[tokio::test]
     async fn a_member_that_commits_while_another_waits_returns_when_their_group_commits() {
-        let (store, path) = store().await;
-        let (first_commit, mut second) = two_in_a_group(&store).await;
+        let db = store().await;
+        let store = &db.store;
+        let (first_commit, mut second) = two_in_a_group(store).await;
         assert!(!first_commit.is_finished(), "the first waits for its group's COMMIT");
-        assert!(committed(&store).await.is_empty(), "nothing is committed yet");
+        assert!(committed(store).await.is_empty(), "nothing is committed yet");
         second.execute("INSERT INTO t VALUES (2)").await.unwrap();
         second.commit().await.unwrap();
         first_commit.await.unwrap().unwrap();
-        assert_eq!(committed(&store).await, [1, 2]);
-        remove(path);
+        assert_eq!(committed(store).await, [1, 2]);
     }
 
     #[tokio::test]
     async fn a_commit_given_up_half_way_still_commits_its_group() {
-        let (store, path) = store().await;
-        let (first_commit, mut second) = two_in_a_group(&store).await;
+        let db = store().await;
+        let store = &db.store;
+        let (first_commit, mut second) = two_in_a_group(store).await;
         second.execute("INSERT INTO t VALUES (2)").await.unwrap();
         // The caller stops waiting (its client went away) as the group's COMMIT begins.
         assert!(second.commit().now_or_never().is_none());
-        let mut third = store.system_tx().await.unwrap();
-        third.execute("INSERT INTO t VALUES (3)").await.unwrap();
-        third.commit().await.unwrap();
+        writing(store, 3).await.commit().await.unwrap();
         first_commit
             .await
             .unwrap()
             .expect("the first is told its group committed");
-        assert_eq!(committed(&store).await, [1, 2, 3]);
-        remove(path);
+        assert_eq!(committed(store).await, [1, 2, 3]);
     }
 
     #[tokio::test]
     async fn a_member_dropped_midway_is_undone_and_its_group_still_commits() {
-        let (store, path) = store().await;
-        let (first_commit, mut second) = two_in_a_group(&store).await;
+        let db = store().await;
+        let store = &db.store;
+        let (first_commit, mut second) = two_in_a_group(store).await;
         second.execute("INSERT INTO t VALUES (2)").await.unwrap();
         drop(second);
         first_commit.await.unwrap().unwrap();
-        assert_eq!(committed(&store).await, [1]);
+        assert_eq!(committed(store).await, [1]);
         // The next transaction starts clean, in a group of its own.
-        let mut third = store.system_tx().await.unwrap();
-        third.execute("INSERT INTO t VALUES (3)").await.unwrap();
-        third.rollback().await.unwrap();
-        let mut fourth = store.system_tx().await.unwrap();
-        fourth.execute("INSERT INTO t VALUES (4)").await.unwrap();
-        fourth.commit().await.unwrap();
-        assert_eq!(committed(&store).await, [1, 4]);
-        remove(path);
+        writing(store, 3).await.rollback().await.unwrap();
+        writing(store, 4).await.commit().await.unwrap();
+        assert_eq!(committed(store).await, [1, 4]);
     }
 
     #[tokio::test]
     async fn when_the_group_commit_fails_every_member_is_told_and_nothing_lands() {
-        let (store, path) = store().await;
-        let (first_commit, mut second) = two_in_a_group(&store).await;
+        let db = store().await;
+        let store = &db.store;
+        let (first_commit, mut second) = two_in_a_group(store).await;
         // A deferred foreign key fails at COMMIT, the group's.
         second.execute("INSERT INTO child VALUES (7)").await.unwrap();
         assert!(second.commit().await.is_err());
         assert!(first_commit.await.unwrap().is_err(), "the first is told too");
-        assert!(committed(&store).await.is_empty());
-        let mut third = store.system_tx().await.unwrap();
-        third.execute("INSERT INTO t VALUES (3)").await.unwrap();
-        third.commit().await.unwrap();
-        assert_eq!(committed(&store).await, [3]);
-        remove(path);
+        assert!(committed(store).await.is_empty());
+        writing(store, 3).await.commit().await.unwrap();
+        assert_eq!(committed(store).await, [3]);
     }
 
     #[tokio::test]
     async fn work_outside_groups_takes_the_turn_after_the_open_group_commits() {
-        let (store, path) = store().await;
-        let mut first = store.system_tx().await.unwrap();
-        first.execute("INSERT INTO t VALUES (1)").await.unwrap();
+        let db = store().await;
+        let store = &db.store;
+        let first = writing(store, 1).await;
         let mut turn = Box::pin(store.turn());
         assert!((&mut turn).now_or_never().is_none());
         let first_commit = tokio::spawn(first.commit());
         let _turn = turn.await.unwrap();
-        assert_eq!(committed(&store).await, [1], "committed before the turn passed");
+        assert_eq!(committed(store).await, [1], "committed before the turn passed");
         first_commit.await.unwrap().unwrap();
-        remove(path);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn under_concurrent_writers_exactly_the_commits_that_returned_ok_land() {
-        let (store, path) = store().await;
+        let db = store().await;
+        let store = &db.store;
         let writers = (0..90i64).map(|i| {
             let store = store.clone();
             tokio::spawn(async move {
-                let mut tx = store.system_tx().await.unwrap();
-                sqlx::query("INSERT INTO t VALUES ($1)")
-                    .bind(i)
-                    .execute(&mut *tx)
-                    .await
-                    .unwrap();
+                let tx = writing(&store, i).await;
                 match i % 3 {
                     0 => tx.commit().await.is_ok().then_some(i),
                     1 => {
@@ -427,8 +414,7 @@ mod tests {
         }
         assert_eq!(kept.len(), 30, "every commit returned ok");
         kept.sort_unstable();
-        assert_eq!(committed(&store).await, kept);
-        remove(path);
+        assert_eq!(committed(store).await, kept);
     }
 
     #[tokio::test]
