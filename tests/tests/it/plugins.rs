@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 use switchboard_tests::plugins::{hostile, install, installed, invoke, upload, DIST};
-use switchboard_tests::TestServer;
+use switchboard_tests::{Session, TestServer};
 
 const ALL_CAPS: [&str; 3] = ["kv", "customers:read", "customers:write"];
 
@@ -205,6 +205,21 @@ async fn a_plugin_sees_only_its_tenant() {
         .get(&format!("/v1/customers/{}", ours.body["id"].as_str().unwrap()))
         .await;
     assert_eq!(customer.body["tags"], json!(["seen-by-0.1.0"]));
+
+    // Each installation's KV store is its own: B's installation of the same plugin neither
+    // sees A's keys nor shows its own to A.
+    let kv = async |owner: &Session, ins: &str, handler: &str, key: &str| {
+        let run = invoke(owner, ins, handler, json!({"key": key})).await;
+        assert_eq!(run["outcome"], "ok", "{run}");
+        run["output"].clone()
+    };
+    let b_ins = installed(&b, &ALL_CAPS).await;
+    kv(&a, &ins, "kv-put", "of-a").await;
+    kv(&b, &b_ins, "kv-put", "of-b").await;
+    let seen_by_b = kv(&b, &b_ins, "kv-get", "of-a").await;
+    assert_eq!(seen_by_b, json!({"found": false, "keys": ["of-b"]}));
+    let seen_by_a = kv(&a, &ins, "kv-get", "of-b").await;
+    assert_eq!(seen_by_a, json!({"found": false, "keys": ["of-a"]}));
 
     // Another tenant cannot see, change, run or read the installation.
     for path in ["", "/runs", "/logs"] {

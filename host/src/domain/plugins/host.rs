@@ -183,19 +183,36 @@ impl TenantHost {
     /// Runs `f` on the run's transaction when the run wrote already, so it reads its own
     /// writes; else on a read-only unit of its own.
     fn reading<T>(&self, f: impl AsyncFnOnce(&mut Conn) -> HostResult<T>) -> HostResult<T> {
-        match self.writes.take() {
-            Some(mut run) => {
-                let result = self.block(f(&mut run.tx));
-                self.writes.put(run);
-                result
-            }
-            None => self.block(async {
-                let mut read = self.state.store.tenant_read(&self.ctx).await?;
-                let value = f(&mut read).await?;
-                read.commit().await?;
-                Ok(value)
-            }),
+        self.read(Alone::Transaction, f)
+    }
+
+    /// [`Self::reading`] for one statement on the run's own KV namespace: alone, it runs on a
+    /// pooled connection in autocommit, one round trip where a read-only transaction takes
+    /// three (BEGIN with the tenant settings, the read, COMMIT). On PostgreSQL that is the
+    /// owner role, as [`store::Store::write_at_once`] runs: the statement's tenant and
+    /// installation are the wall, not row-level security. Measured over 10 KV gets answered
+    /// by one snapshot read: 419–465 → 254–266 µs a call on PostgreSQL.
+    fn reading_kv<T>(&self, f: impl AsyncFnOnce(&mut Conn) -> HostResult<T>) -> HostResult<T> {
+        self.read(Alone::Autocommit, f)
+    }
+
+    fn read<T>(&self, alone: Alone, f: impl AsyncFnOnce(&mut Conn) -> HostResult<T>) -> HostResult<T> {
+        if let Some(mut run) = self.writes.take() {
+            let result = self.block(f(&mut run.tx));
+            self.writes.put(run);
+            return result;
         }
+        self.block(async {
+            match alone {
+                Alone::Transaction => {
+                    let mut read = self.state.store.tenant_read(&self.ctx).await?;
+                    let value = f(&mut read).await?;
+                    read.commit().await?;
+                    Ok(value)
+                }
+                Alone::Autocommit => f(&mut *self.state.store.connection().await?).await,
+            }
+        })
     }
 
     /// Runs `f` as a host call of the run's transaction, which the first write opens.
@@ -234,7 +251,7 @@ impl TenantHost {
             self.kv.skip_snapshot();
             return Ok(());
         }
-        let rows = self.reading(async |conn| {
+        let rows = self.reading_kv(async |conn| {
             Ok(store::plugin_kv::snapshot(
                 conn,
                 &self.ctx,
@@ -257,6 +274,14 @@ impl TenantHost {
     }
 }
 
+/// How a read runs when the run has not written yet.
+enum Alone {
+    /// A read-only transaction for the tenant (on PostgreSQL with row-level security).
+    Transaction,
+    /// One statement in autocommit.
+    Autocommit,
+}
+
 impl HostApi for TenantHost {
     fn kv_get(&mut self, key: &str) -> HostResult<Option<Vec<u8>>> {
         check_key(key)?;
@@ -266,7 +291,7 @@ impl HostApi for TenantHost {
             Lookup::Absent => return Ok(None),
             Lookup::Unknown => {}
         }
-        let value = self.reading(async |conn| {
+        let value = self.reading_kv(async |conn| {
             Ok(store::plugin_kv::get(conn, &self.ctx, &self.installation, key, now_ms()).await?)
         })?;
         self.kv.remember(key, value.as_deref());
@@ -307,7 +332,7 @@ impl HostApi for TenantHost {
         if let Some(keys) = self.kv.list(prefix, after.unwrap_or(""), limit as usize) {
             return Ok(keys);
         }
-        self.reading(async |conn| {
+        self.reading_kv(async |conn| {
             let after = after.unwrap_or("");
             Ok(store::plugin_kv::list(conn, &self.ctx, &self.installation, prefix, after, limit, now_ms()).await?)
         })
