@@ -47,7 +47,7 @@ pub enum Subject {
     Field { key: String, numeric: bool },
     /// The customer's tags.
     Tags,
-    /// The `occurred_at` of the customer's events of this type.
+    /// The time of the customer's latest event of this type (`customer_activity`).
     Events(String),
 }
 
@@ -193,10 +193,10 @@ impl Compiler<'_> {
             }
             Condition::Consent { channel, statuses } => self.consent(sql, channel, statuses),
             Condition::EventCount { event_type, at_least } => {
-                self.sub_select(sql, "customer_events")
+                self.sub_select(sql, "customer_activity")
                     .push(" AND event_type = ")
                     .bind(event_type.as_str())
-                    .push(" GROUP BY customer_id HAVING COUNT(*) >= ")
+                    .push(" AND event_count >= ")
                     .bind(*at_least)
                     .push(")");
             }
@@ -238,11 +238,14 @@ impl Compiler<'_> {
                 self.sub_select(sql, "customer_tags");
                 "tag"
             }
+            // Conditions on activity are on the customer's latest event of the type (one
+            // row per customer, kept by triggers): "any" and "within N days" mean the same of
+            // it as of every event.
             Subject::Events(event_type) => {
-                self.sub_select(sql, "customer_events")
+                self.sub_select(sql, "customer_activity")
                     .push(" AND event_type = ")
                     .bind(event_type.as_str());
-                "occurred_at"
+                "last_at"
             }
         };
         self.matching(sql, column, matching);
@@ -391,7 +394,7 @@ mod tests {
         let sql = compile(&ctx(), &rule, 0);
         let text = sql.text();
         assert!(
-            text.starts_with("(c.id IN (SELECT customer_id FROM customer_events"),
+            text.starts_with("(c.id IN (SELECT customer_id FROM customer_activity"),
             "{text}"
         );
         assert_eq!(text.matches("EXISTS (SELECT 1 FROM").count(), 2, "{text}");
