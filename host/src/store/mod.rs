@@ -192,6 +192,17 @@ pub struct Store {
 impl Store {
     /// Connects, creating the SQLite file when missing. Does not migrate.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self> {
+        Self::open(url, max_connections, true).await
+    }
+
+    /// A store without the background WAL checkpoints, for unit tests whose writers must not
+    /// be interleaved with the checkpointer's turns (it takes one whenever the WAL grew).
+    #[cfg(test)]
+    pub(crate) async fn connect_without_checkpoints(url: &str, max_connections: u32) -> Result<Self> {
+        Self::open(url, max_connections, false).await
+    }
+
+    async fn open(url: &str, max_connections: u32, checkpoints: bool) -> Result<Self> {
         sqlx::any::install_default_drivers();
         let backend = if url.starts_with("sqlite:") {
             Backend::Sqlite
@@ -215,7 +226,9 @@ impl Store {
             Backend::Sqlite => {
                 let writer = pool_options(backend, 1).connect_with(options).await?;
                 let turns = WriteTurns::new(Some(writer.acquire().await?));
-                tokio::spawn(checkpoint::run(pool.clone(), turns.clone()));
+                if checkpoints {
+                    tokio::spawn(checkpoint::run(pool.clone(), turns.clone()));
+                }
                 turns
             }
             Backend::Postgres => WriteTurns::new(None),

@@ -1,5 +1,6 @@
 //! A store on a SQLite file of its own, for the store's unit tests; the file and its WAL go
-//! when it drops, failed test or not.
+//! when it drops, failed test or not. No checkpointer runs in the background: the tests that
+//! need one run it themselves, and the group-commit tests must not see its turns.
 
 use std::path::PathBuf;
 
@@ -13,7 +14,7 @@ pub(crate) struct TempSqlite {
 impl TempSqlite {
     pub async fn new() -> Self {
         let path = std::env::temp_dir().join(format!("sb_test_store_{}.db", uuid::Uuid::now_v7().simple()));
-        let store = Store::connect(&format!("sqlite://{}", path.display()), 2)
+        let store = Store::connect_without_checkpoints(&format!("sqlite://{}", path.display()), 2)
             .await
             .unwrap();
         Self { store, path }
