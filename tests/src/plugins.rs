@@ -88,3 +88,10 @@ pub async fn invoke(session: &Session, ins: &str, event_type: &str, data: Value)
     assert_eq!(reply.status, 200, "{}", reply.body);
     reply.body
 }
+
+/// [`invoke`] of a run that must succeed; answers its output.
+pub async fn invoke_ok(session: &Session, ins: &str, event_type: &str, data: Value) -> Value {
+    let run = invoke(session, ins, event_type, data).await;
+    assert_eq!(run["outcome"], "ok", "{run}");
+    run["output"].clone()
+}

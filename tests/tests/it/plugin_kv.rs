@@ -3,14 +3,8 @@
 
 use serde_json::{json, Value};
 use switchboard::domain::plugins::kv_expiry;
-use switchboard_tests::plugins::{hostile_for_interface_0_1_0, install, installed, invoke, upload};
-use switchboard_tests::{Session, TestServer};
-
-async fn kv(owner: &Session, id: &str, handler: &str, data: Value) -> Value {
-    let run = invoke(owner, id, handler, data).await;
-    assert_eq!(run["outcome"], "ok", "{run}");
-    run["output"].clone()
-}
+use switchboard_tests::plugins::{hostile_for_interface_0_1_0, install, installed, invoke, invoke_ok, upload};
+use switchboard_tests::TestServer;
 
 /// An expiring entry is there until its time, then absent from gets, lists and the quota, and
 /// housekeeping deletes it; an entry kept for an hour stays. A time to live out of range is
@@ -21,7 +15,7 @@ async fn kv_entries_expire() {
     let owner = server.signup("Expiry").await;
     let id = installed(&owner, &["kv"]).await;
 
-    let lasting = kv(
+    let lasting = invoke_ok(
         &owner,
         &id,
         "kv-put",
@@ -29,7 +23,7 @@ async fn kv_entries_expire() {
     )
     .await;
     assert_eq!(lasting["keys"], json!(["lasting"]));
-    kv(&owner, &id, "kv-put", json!({"key": "brief", "len": 200, "ttl_ms": 1})).await;
+    invoke_ok(&owner, &id, "kv-put", json!({"key": "brief", "len": 200, "ttl_ms": 1})).await;
     for ttl in [0, 91 * 24 * 3_600_000u64] {
         let refused = invoke(&owner, &id, "kv-put", json!({"key": "bad", "ttl_ms": ttl})).await;
         assert_eq!(refused["outcome"], "error", "{refused}");
@@ -39,7 +33,7 @@ async fn kv_entries_expire() {
     // Each run reads the store anew; "brief" is gone once a millisecond has passed.
     let mut gone = None;
     for _ in 0..1000 {
-        let got = kv(&owner, &id, "kv-get", json!({"key": "brief"})).await;
+        let got = invoke_ok(&owner, &id, "kv-get", json!({"key": "brief"})).await;
         if got["found"] == false {
             gone = Some(got);
             break;
@@ -50,7 +44,7 @@ async fn kv_entries_expire() {
 
     // 250 bytes fit only if the expired 205 no longer count against the 300-byte quota; more
     // does not fit.
-    kv(&owner, &id, "kv-put", json!({"key": "big", "len": 250})).await;
+    invoke_ok(&owner, &id, "kv-put", json!({"key": "big", "len": 250})).await;
     let over = invoke(&owner, &id, "kv-put", json!({"key": "more", "len": 100})).await;
     assert_eq!(over["outcome"], "error", "{over}");
     assert!(
@@ -60,7 +54,7 @@ async fn kv_entries_expire() {
 
     assert_eq!(kv_expiry::prune(&server.state.store).await.unwrap(), 1);
     assert_eq!(kv_expiry::prune(&server.state.store).await.unwrap(), 0);
-    let kept = kv(&owner, &id, "kv-get", json!({"key": "lasting"})).await;
+    let kept = invoke_ok(&owner, &id, "kv-get", json!({"key": "lasting"})).await;
     assert_eq!(kept, json!({"found": true, "keys": ["big", "lasting"]}));
 }
 
@@ -76,19 +70,19 @@ async fn the_quota_follows_overwrites_and_deletes() {
         assert!(run["error"].as_str().unwrap().contains("limited to 300 bytes"), "{run}");
     };
 
-    kv(&owner, &id, "kv-put", json!({"key": "big", "len": 280})).await; // 283 bytes
-    kv(&owner, &id, "kv-fill", json!({"from": 0, "n": 1})).await; // "many/0000" = "0": 293
+    invoke_ok(&owner, &id, "kv-put", json!({"key": "big", "len": 280})).await; // 283 bytes
+    invoke_ok(&owner, &id, "kv-fill", json!({"from": 0, "n": 1})).await; // "many/0000" = "0": 293
     refused(invoke(&owner, &id, "kv-put", json!({"key": "c", "len": 8})).await);
-    let absent = kv(&owner, &id, "kv-get", json!({"key": "c"})).await;
+    let absent = invoke_ok(&owner, &id, "kv-get", json!({"key": "c"})).await;
     assert_eq!(absent["found"], false, "a refused put is rolled back: {absent}");
 
     // kv-scan deletes many/0000: 283 left, so 9 more bytes fit.
-    kv(&owner, &id, "kv-scan", json!({"n": 1})).await;
-    kv(&owner, &id, "kv-put", json!({"key": "c", "len": 8})).await; // 292
+    invoke_ok(&owner, &id, "kv-scan", json!({"n": 1})).await;
+    invoke_ok(&owner, &id, "kv-put", json!({"key": "c", "len": 8})).await; // 292
     refused(invoke(&owner, &id, "kv-put", json!({"key": "d", "len": 150})).await);
     // "big" shrinks to 103 bytes: 112 in all, and 153 more fit.
-    kv(&owner, &id, "kv-put", json!({"key": "big", "len": 100})).await;
-    let keys = kv(&owner, &id, "kv-put", json!({"key": "d", "len": 150})).await;
+    invoke_ok(&owner, &id, "kv-put", json!({"key": "big", "len": 100})).await;
+    let keys = invoke_ok(&owner, &id, "kv-put", json!({"key": "d", "len": 150})).await;
     assert_eq!(keys["keys"], json!(["big", "c", "d"]));
 }
 
@@ -101,12 +95,12 @@ async fn a_run_writes_all_or_nothing() {
     let id = installed(&owner, &["kv"]).await;
     let failed = invoke(&owner, &id, "write-then-fail", json!({})).await;
     assert_eq!(failed["outcome"], "error", "{failed}");
-    let got = kv(&owner, &id, "kv-get", json!({"key": "doomed"})).await;
+    let got = invoke_ok(&owner, &id, "kv-get", json!({"key": "doomed"})).await;
     assert_eq!(got, json!({"found": false, "keys": []}));
 
-    let out = kv(&owner, &id, "refused-then-put", json!({"len": 200})).await;
+    let out = invoke_ok(&owner, &id, "refused-then-put", json!({"len": 200})).await;
     assert_eq!(out, json!({"refused": true, "keys": ["small"]}));
-    let got = kv(&owner, &id, "kv-get", json!({"key": "small"})).await;
+    let got = invoke_ok(&owner, &id, "kv-get", json!({"key": "small"})).await;
     assert_eq!(got, json!({"found": true, "keys": ["small"]}));
 }
 
@@ -116,12 +110,12 @@ async fn a_plain_put_makes_an_expiring_entry_permanent() {
     let server = TestServer::start().await;
     let owner = server.signup("Permanent").await;
     let id = installed(&owner, &["kv"]).await;
-    kv(&owner, &id, "kv-put", json!({"key": "k", "ttl_ms": 1})).await;
-    kv(&owner, &id, "kv-put", json!({"key": "k"})).await;
+    invoke_ok(&owner, &id, "kv-put", json!({"key": "k", "ttl_ms": 1})).await;
+    invoke_ok(&owner, &id, "kv-put", json!({"key": "k"})).await;
     // Runs later, when the 1 ms entry would have expired: nothing to prune, still there.
-    kv(&owner, &id, "kv-get", json!({"key": "k"})).await;
+    invoke_ok(&owner, &id, "kv-get", json!({"key": "k"})).await;
     assert_eq!(kv_expiry::prune(&server.state.store).await.unwrap(), 0);
-    let got = kv(&owner, &id, "kv-get", json!({"key": "k"})).await;
+    let got = invoke_ok(&owner, &id, "kv-get", json!({"key": "k"})).await;
     assert_eq!(got, json!({"found": true, "keys": ["k"]}));
 }
 
@@ -136,6 +130,6 @@ async fn components_built_for_interface_0_1_0_still_run() {
     let up = upload(&owner, wasm, &manifest).await;
     assert_eq!(up.status, 201, "{}", up.body);
     let id = install(&owner, up.body["id"].as_str().unwrap(), &["kv"]).await;
-    let run = kv(&owner, &id, "kv-roundtrip", json!({})).await;
+    let run = invoke_ok(&owner, &id, "kv-roundtrip", json!({})).await;
     assert_eq!(run, json!({"value": "hello", "keys": ["greeting"]}));
 }

@@ -2,8 +2,8 @@
 //! grants, invocations, runs and logs, webhook routes, and tenant isolation.
 
 use serde_json::{json, Value};
-use switchboard_tests::plugins::{hostile, install, installed, invoke, upload, DIST};
-use switchboard_tests::{Session, TestServer};
+use switchboard_tests::plugins::{hostile, install, installed, invoke, invoke_ok, upload, DIST};
+use switchboard_tests::TestServer;
 
 const ALL_CAPS: [&str; 3] = ["kv", "customers:read", "customers:write"];
 
@@ -208,17 +208,12 @@ async fn a_plugin_sees_only_its_tenant() {
 
     // Each installation's KV store is its own: B's installation of the same plugin neither
     // sees A's keys nor shows its own to A.
-    let kv = async |owner: &Session, ins: &str, handler: &str, key: &str| {
-        let run = invoke(owner, ins, handler, json!({"key": key})).await;
-        assert_eq!(run["outcome"], "ok", "{run}");
-        run["output"].clone()
-    };
     let b_ins = installed(&b, &ALL_CAPS).await;
-    kv(&a, &ins, "kv-put", "of-a").await;
-    kv(&b, &b_ins, "kv-put", "of-b").await;
-    let seen_by_b = kv(&b, &b_ins, "kv-get", "of-a").await;
+    invoke_ok(&a, &ins, "kv-put", json!({"key": "of-a"})).await;
+    invoke_ok(&b, &b_ins, "kv-put", json!({"key": "of-b"})).await;
+    let seen_by_b = invoke_ok(&b, &b_ins, "kv-get", json!({"key": "of-a"})).await;
     assert_eq!(seen_by_b, json!({"found": false, "keys": ["of-b"]}));
-    let seen_by_a = kv(&a, &ins, "kv-get", "of-b").await;
+    let seen_by_a = invoke_ok(&a, &ins, "kv-get", json!({"key": "of-b"})).await;
     assert_eq!(seen_by_a, json!({"found": false, "keys": ["of-a"]}));
 
     // Another tenant cannot see, change, run or read the installation.
