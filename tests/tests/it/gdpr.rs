@@ -159,6 +159,14 @@ async fn export_writes_every_field_type_as_the_api_shows_it() {
         )
         .await;
     assert_eq!(sparse.status, 201, "{}", sparse.body);
+    // Every digit of a number survives, and text with escapes comes out as it went in.
+    let exact = owner
+        .post(
+            "/v1/customers",
+            json!({"first_name": "Zoë \\ \"Z\"", "custom_fields": {"score": 0.30000000000000004}}),
+        )
+        .await;
+    assert_eq!(exact.status, 201, "{}", exact.body);
 
     let text = export_csv(&owner, "/v1/customers/export").await;
     let rows = csv_rows(&text);
@@ -205,6 +213,24 @@ async fn export_writes_every_field_type_as_the_api_shows_it() {
                 "false".into(),
                 cell(s, "created_at"),
                 cell(s, "updated_at"),
+            ],
+            [
+                cell(&exact.body, "id"),
+                "".into(),
+                "".into(),
+                "Zoë \\ \"Z\"".into(),
+                "".into(),
+                "".into(),
+                "".into(),
+                "".into(),
+                "".into(),
+                "0.30000000000000004".into(),
+                "".into(),
+                "".into(),
+                "".into(),
+                "".into(),
+                cell(&exact.body, "created_at"),
+                cell(&exact.body, "updated_at"),
             ],
         ]
     );

@@ -4,6 +4,7 @@ use reqwest::header::CONTENT_TYPE;
 use reqwest::Method;
 use serde_json::{json, Value};
 use sqlx::{Connection, PgConnection};
+use switchboard::domain::crm::export;
 use switchboard::domain::imports::run::{BATCH_ROWS, SETTLE_FROM};
 use switchboard::ids::{JobId, PrefixedId};
 use switchboard::jobs::{queue, Job, NewJob};
@@ -391,6 +392,22 @@ async fn rows_beyond_one_batch_are_numbered_and_counted_across_batches() {
         errors_csv(&owner, &done["id"]).await,
         format!("row,column,reason\n{repeat},email,email is already in use\n")
     );
+    // The export reads them back in pages, in the order they were created.
+    assert!(total as i64 - 1 > export::PAGE);
+    let csv = owner
+        .request(Method::GET, "/v1/customers/export")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let exported: Vec<&str> = csv.lines().skip(1).map(|l| l.split(',').nth(1).unwrap()).collect();
+    let imported: Vec<String> = (1..=total)
+        .filter(|i| *i != repeat)
+        .map(|i| format!("p{i}@x.io"))
+        .collect();
+    assert_eq!(exported, imported);
     if postgres_base_url().is_some() {
         // The import ended by vacuuming what it grew: PostgreSQL counts every row it wrote
         // (the last refresh during the import was after the first batch) and has vacuumed it.

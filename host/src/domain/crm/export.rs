@@ -7,16 +7,16 @@ use sqlx::pool::PoolConnection;
 use sqlx::Any;
 use tokio::sync::mpsc;
 
-use super::custom_fields::{self, Definition, FieldType};
+use super::custom_fields::{self, Definition};
 use super::customers::{self, ListParams};
 use crate::domain::{DomainError, Result};
 use crate::state::AppState;
-use crate::store::customer_export::{ExportRow, FieldColumn};
+use crate::store::customer_export::{self, Page, Text};
 use crate::store::{self, customers::After, customers::ListQuery};
 use crate::tenancy::TenantCtx;
 
 /// Rows per database page; each page is one short read, and larger pages mean fewer of them.
-const PAGE: i64 = 5000;
+pub const PAGE: i64 = 5000;
 const STANDARD: [&str; 8] = [
     "id",
     "email",
@@ -27,14 +27,6 @@ const STANDARD: [&str; 8] = [
     "timezone",
     "external_id",
 ];
-
-/// Numbers and booleans decode from the stored number, everything else from the text.
-fn column(d: &Definition) -> FieldColumn<'_> {
-    FieldColumn {
-        key: &d.key,
-        numeric: matches!(d.field_type, FieldType::Number | FieldType::Boolean),
-    }
-}
 
 fn json_time(ms: i64) -> String {
     let t = time::OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000)
@@ -61,34 +53,35 @@ fn header_chunk(fields: &[Definition]) -> Result<Bytes> {
     ))
 }
 
-/// A page of rows as CSV, written field by field into one buffer.
-fn rows_chunk(rows: &[ExportRow], fields: &[Definition]) -> Result<Bytes> {
+/// A page of rows as CSV, written field by field into one buffer. `fields` are sorted by key.
+fn rows_chunk(page: &Page, fields: &[Definition]) -> Result<Bytes> {
+    let rows = customer_export::rows(page)?;
     let mut w = csv::Writer::from_writer(Vec::with_capacity(rows.len() * 256));
-    for r in rows {
-        let c = &r.row;
-        w.write_field(&c.id).map_err(csv_error)?;
-        for v in [
-            &c.email,
-            &c.phone,
-            &c.first_name,
-            &c.last_name,
-            &c.locale,
-            &c.timezone,
-            &c.external_id,
-            &r.tags,
-        ] {
-            w.write_field(v.as_deref().unwrap_or("")).map_err(csv_error)?;
+    // Per field of `fields`, the current row's stored text and number.
+    let mut slots: Vec<(Option<&str>, Option<f64>)> = vec![(None, None); fields.len()];
+    for r in &rows {
+        slots.fill((None, None));
+        for v in r.values.iter().flatten() {
+            if let Ok(at) = fields.binary_search_by(|f| f.key.as_str().cmp(&v.key.0)) {
+                let number = v.number.as_ref().and_then(|n| n.0.parse().ok());
+                slots[at] = (v.text.as_ref().map(|t| &*t.0), number);
+            }
         }
-        for (field, (text, num)) in fields.iter().zip(&r.values) {
-            match field.decode(text.as_deref(), *num) {
+        w.write_field(&*r.id.0).map_err(csv_error)?;
+        for v in r.standard.iter().chain([&r.tags]) {
+            w.write_field(v.as_ref().map_or("", |t: &Text| &t.0))
+                .map_err(csv_error)?;
+        }
+        for (field, (text, num)) in fields.iter().zip(&slots) {
+            match field.decode(*text, *num) {
                 serde_json::Value::String(s) => w.write_field(s),
                 serde_json::Value::Null => w.write_field(""),
                 other => w.write_field(other.to_string()),
             }
             .map_err(csv_error)?;
         }
-        w.write_field(json_time(c.created_at)).map_err(csv_error)?;
-        w.write_field(json_time(c.updated_at)).map_err(csv_error)?;
+        w.write_field(json_time(r.created_at)).map_err(csv_error)?;
+        w.write_field(json_time(r.updated_at)).map_err(csv_error)?;
         w.write_record(None::<&[u8]>).map_err(csv_error)?;
     }
     Ok(Bytes::from(
@@ -135,25 +128,24 @@ async fn pump(
     fields: Arc<[Definition]>,
     out: &mpsc::Sender<Bytes>,
 ) -> Result<()> {
-    let columns: Vec<FieldColumn> = fields.iter().map(column).collect();
     // One connection for the whole export, so its page cache stays warm (and is larger on SQLite).
     let mut conn = state.store.bulk_connection().await?;
-    let mut rows = read_page(state, &mut conn, ctx, &query, &columns).await?;
+    let mut page = read_page(state, &mut conn, ctx, &query).await?;
     loop {
-        let next = match rows.last() {
-            Some(last) if rows.len() as i64 == query.limit => Some(After::Created(last.row.id.clone())),
+        let next = match &page.last {
+            Some(last) if page.len == query.limit => Some(After::Created(last.clone())),
             _ => None,
         };
         // This page becomes CSV on a blocking thread while the next one is read.
         let csv = {
             let fields = fields.clone();
-            tokio::task::spawn_blocking(move || rows_chunk(&rows, &fields))
+            tokio::task::spawn_blocking(move || rows_chunk(&page, &fields))
         };
         let following = async {
             match next {
                 Some(after) => {
                     query.after = Some(after);
-                    Some(read_page(state, &mut conn, ctx, &query, &columns).await)
+                    Some(read_page(state, &mut conn, ctx, &query).await)
                 }
                 None => None,
             }
@@ -164,7 +156,7 @@ async fn pump(
             return Ok(()); // the client went away
         }
         match following {
-            Some(page) => rows = page?,
+            Some(following) => page = following?,
             None => return Ok(()),
         }
     }
@@ -175,10 +167,9 @@ async fn read_page(
     conn: &mut PoolConnection<Any>,
     ctx: &TenantCtx,
     query: &ListQuery,
-    columns: &[FieldColumn<'_>],
-) -> Result<Vec<ExportRow>> {
+) -> Result<Page> {
     let mut read = state.store.tenant_read_on(conn, ctx).await?;
-    let rows = store::customer_export::page(&mut read, ctx, state.store.backend(), query, columns).await?;
+    let page = customer_export::page(&mut read, ctx, state.store.backend(), query).await?;
     read.commit().await.map_err(store::StoreError::from)?;
-    Ok(rows)
+    Ok(page)
 }
