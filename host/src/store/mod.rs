@@ -318,14 +318,18 @@ impl Store {
 
     /// A connection of its own for a long run of transactions (an import, an export), so its page
     /// cache stays warm from one transaction to the next; on SQLite the cache is also larger
-    /// (measured: a sixth less CPU per imported row). It is closed when dropped, so the
-    /// setting does not go back to the pool.
+    /// (measured: a sixth less CPU per imported row). It is closed when dropped, so its
+    /// settings do not go back to the pool.
     pub async fn bulk_connection(&self) -> Result<PoolConnection<Any>> {
         let mut conn = self.connection().await?;
         conn.close_on_drop();
-        if self.backend == Backend::Sqlite {
-            conn.execute("PRAGMA cache_size = -32768").await?; // KiB: 32 MiB
-        }
+        match self.backend {
+            Backend::Sqlite => conn.execute("PRAGMA cache_size = -32768").await?, // KiB: 32 MiB
+            // An export page is costly enough on paper for PostgreSQL to JIT-compile it, every
+            // page, which takes longer than it saves (a 5,000-customer page: 53–56 ms without
+            // the JIT, 62–80 ms with it).
+            Backend::Postgres => conn.execute("SET jit = off").await?,
+        };
         Ok(conn)
     }
 
