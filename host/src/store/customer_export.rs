@@ -82,15 +82,13 @@ pub fn rows(page: &Page) -> Result<Vec<ExportRow<'_>>> {
 /// A page of `q` (its filters, keyset and limit), in the order of customer ids.
 pub async fn page(tx: &mut Conn, ctx: &TenantCtx, backend: Backend, q: &ListQuery) -> Result<Page> {
     let tenant = ctx.tenant_id.as_str();
-    let (array, group, json, number) = match backend {
-        Backend::Sqlite => (
-            "json_array",
-            "json_group_array",
-            "json",
-            "printf('%!.17g', v.value_num)",
-        ),
-        Backend::Postgres => ("json_build_array", "json_agg", "", "CAST(v.value_num AS TEXT)"),
-    };
+    let dialect::JsonFunctions {
+        array,
+        group,
+        embed,
+        number_text,
+    } = dialect::json_functions(backend);
+    let number = number_text("v.value_num");
     let mut inner = Sql::new(&format!(
         "SELECT {}, (SELECT {} FROM customer_tags t WHERE t.customer_id = c.id AND t.tenant_id = ",
         customers::qualified_columns(),
@@ -108,7 +106,7 @@ pub async fn page(tx: &mut Conn, ctx: &TenantCtx, backend: Backend, q: &ListQuer
     let inner = customers::page_query(inner, ctx, backend, q);
     let row = format!(
         "{array}(p.id, {array}(p.email, p.phone, p.first_name, p.last_name, p.locale, p.timezone, \
-         p.external_id), p.created_at, p.updated_at, p.tags, {json}(p.field_values))"
+         p.external_id), p.created_at, p.updated_at, p.tags, {embed}(p.field_values))"
     );
     let mut sql = Sql::new(&format!(
         "SELECT CAST({group}({row} ORDER BY p.id) AS TEXT), count(*), max(p.id) FROM ("

@@ -45,6 +45,37 @@ pub fn json_object_as_text(backend: Backend) -> (&'static str, &'static str) {
     }
 }
 
+/// The JSON functions a query builds one JSON text with.
+pub struct JsonFunctions {
+    /// Builds an array of its arguments.
+    pub array: &'static str,
+    /// Aggregates rows into one array.
+    pub group: &'static str,
+    /// Marks a subquery's text as JSON, so an array embeds it rather than quoting it (SQLite;
+    /// PostgreSQL's `json` values embed as they are).
+    pub embed: &'static str,
+    /// The text of a floating-point column with every digit: SQLite's JSON and text
+    /// conversions keep 15 significant digits, `%!.17g` all of them.
+    pub number_text: fn(&str) -> String,
+}
+
+pub fn json_functions(backend: Backend) -> JsonFunctions {
+    match backend {
+        Backend::Sqlite => JsonFunctions {
+            array: "json_array",
+            group: "json_group_array",
+            embed: "json",
+            number_text: |column| format!("printf('%!.17g', {column})"),
+        },
+        Backend::Postgres => JsonFunctions {
+            array: "json_build_array",
+            group: "json_agg",
+            embed: "",
+            number_text: |column| format!("CAST({column} AS TEXT)"),
+        },
+    }
+}
+
 /// Row locking for a queue claim's inner SELECT. PostgreSQL skips rows another host is claiming,
 /// so several hosts share one queue; SQLite has one writer at a time and the claim runs inside
 /// `BEGIN IMMEDIATE`, so plain selection is already exclusive.
