@@ -53,7 +53,13 @@ pub struct StoredValue<'a> {
 }
 
 /// A JSON string, borrowed from the page unless it had escapes to undo.
-pub struct Text<'a>(pub Cow<'a, str>);
+pub struct Text<'a>(Cow<'a, str>);
+
+impl Text<'_> {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
 
 impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {

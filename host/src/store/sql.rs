@@ -160,12 +160,6 @@ impl Sql {
             .await
     }
 
-    /// Rows to decode by position, for a column list built at run time.
-    pub async fn fetch_rows(&self, conn: &mut Conn) -> Result<Vec<AnyRow>, sqlx::Error> {
-        let text = self.text_for(conn);
-        self.bind_all(conn, sqlx::query(&text)).fetch_all(&mut *conn).await
-    }
-
     pub async fn fetch_scalar<T>(&self, conn: &mut Conn) -> Result<T, sqlx::Error>
     where
         (T,): for<'r> FromRow<'r, AnyRow>,

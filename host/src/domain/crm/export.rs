@@ -62,15 +62,14 @@ fn rows_chunk(page: &Page, fields: &[Definition]) -> Result<Bytes> {
     for r in &rows {
         slots.fill((None, None));
         for v in r.values.iter().flatten() {
-            if let Ok(at) = fields.binary_search_by(|f| f.key.as_str().cmp(&v.key.0)) {
-                let number = v.number.as_ref().and_then(|n| n.0.parse().ok());
-                slots[at] = (v.text.as_ref().map(|t| &*t.0), number);
+            if let Ok(at) = fields.binary_search_by(|f| f.key.as_str().cmp(v.key.as_str())) {
+                let number = v.number.as_ref().and_then(|n| n.as_str().parse().ok());
+                slots[at] = (v.text.as_ref().map(Text::as_str), number);
             }
         }
-        w.write_field(&*r.id.0).map_err(csv_error)?;
+        w.write_field(r.id.as_str()).map_err(csv_error)?;
         for v in r.standard.iter().chain([&r.tags]) {
-            w.write_field(v.as_ref().map_or("", |t: &Text| &t.0))
-                .map_err(csv_error)?;
+            w.write_field(v.as_ref().map_or("", Text::as_str)).map_err(csv_error)?;
         }
         for (field, (text, num)) in fields.iter().zip(&slots) {
             match field.decode(*text, *num) {
