@@ -362,26 +362,34 @@ impl Runtime {
 
     /// Runs one handler in a fresh store. Blocks: call it from a blocking thread.
     pub fn invoke(&self, prepared: &Prepared, setup: CallSetup, input: Input) -> Run {
+        self.invoke_then(prepared, setup, input, |run| run)
+    }
+
+    /// [`Runtime::invoke`], handing the run to `then` before the store is torn down: returning
+    /// the instance's memory to the pool takes a while, and a run that wrote holds its
+    /// transaction open until `then` records it.
+    pub fn invoke_then<R>(
+        &self,
+        prepared: &Prepared,
+        setup: CallSetup,
+        input: Input,
+        then: impl FnOnce(Run) -> R,
+    ) -> R {
         let started = Instant::now();
         if input.size() > self.limits.input_bytes {
-            return Run {
-                outcome: Outcome::Error,
-                output: None,
-                error: Some(format!("input exceeds {} bytes", self.limits.input_bytes)),
-                duration_us: 0,
-                fuel_used: 0,
-                memory_peak_bytes: 0,
-                host_calls: 0,
-                logs: Vec::new(),
-            };
+            return then(failed(
+                Outcome::Error,
+                format!("input exceeds {} bytes", self.limits.input_bytes),
+                started,
+            ));
         }
         let mut store = match self.store(prepared, setup) {
             Ok(s) => s,
-            Err(e) => return failed(Outcome::Trap, e.to_string(), started),
+            Err(e) => return then(failed(Outcome::Trap, e.to_string(), started)),
         };
         let result = self.call(prepared, &mut store, input);
         let fuel_used = self.limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
-        let call = store.into_data();
+        let call = store.data_mut();
         let (outcome, output, error) = match result {
             Ok(Ok(output)) if output.size() > self.limits.output_bytes => (
                 Outcome::Trap,
@@ -405,7 +413,7 @@ impl Runtime {
                 (outcome, None, Some(reason))
             }
         };
-        Run {
+        let run = Run {
             outcome,
             output,
             error,
@@ -413,8 +421,11 @@ impl Runtime {
             fuel_used,
             memory_peak_bytes: call.limiter.peak as u64,
             host_calls: call.host_calls,
-            logs: call.logs,
-        }
+            logs: std::mem::take(&mut call.logs),
+        };
+        let out = then(run);
+        drop(store);
+        out
     }
 
     fn call(

@@ -3,7 +3,6 @@
 use sqlx::FromRow;
 
 use super::{Conn, Result, StoreError};
-use crate::ids::EventId;
 use crate::tenancy::TenantCtx;
 
 #[derive(Debug, Clone, FromRow)]
@@ -16,39 +15,52 @@ pub struct EventRow {
     pub occurred_at: i64,
 }
 
-/// Records an event of customer `customer_id`; `NotFound` when the tenant has no such customer
-/// (checked by the insert itself, which saves a query before it).
-pub async fn insert(
+/// The outbox row announcing an event (`event.tracked`).
+pub struct Announcement<'a> {
+    pub id: &'a str,
+    pub event_type: &'a str,
+    /// JSON text.
+    pub data: &'a str,
+    pub at: i64,
+}
+
+/// Records `row` and, in the same round trip, `announce` in the outbox; `NotFound`, and neither
+/// written, when the tenant has no customer `row.customer_id` (checked by the inserts themselves,
+/// which saves a query before them). PostgreSQL gets one statement, the outbox insert fed by
+/// the event's; SQLite two in one call, the second inserting only when the first did.
+pub async fn insert_announced(
     tx: &mut Conn,
     ctx: &TenantCtx,
-    id: &EventId,
-    customer_id: &str,
-    event_type: &str,
-    properties: &str,
-    occurred_at: i64,
-) -> Result<EventRow> {
-    let inserted = sqlx::query(
+    row: &EventRow,
+    announce: Announcement<'_>,
+) -> Result<()> {
+    const EVENT: &str =
         "INSERT INTO customer_events (id, tenant_id, customer_id, event_type, properties, occurred_at) \
-         SELECT $1, $2, $3, $4, $5, $6 WHERE EXISTS (SELECT 1 FROM customers WHERE tenant_id = $2 AND id = $3)",
-    )
-    .bind(id.as_str())
-    .bind(ctx.tenant_id.as_str())
-    .bind(customer_id)
-    .bind(event_type)
-    .bind(properties)
-    .bind(occurred_at)
-    .execute(&mut *tx)
-    .await?;
+         SELECT $1, $2, $3, $4, $5, $6 WHERE EXISTS (SELECT 1 FROM customers WHERE tenant_id = $2 AND id = $3)";
+    const OUTBOX: &str =
+        "INSERT INTO domain_events (id, tenant_id, event_type, data, occurred_at) SELECT $7, $2, $8, $9, $10";
+    let text = if tx.backend_name() == "SQLite" {
+        format!("{EVENT}; {OUTBOX} WHERE changes() > 0")
+    } else {
+        format!("WITH event AS ({EVENT} RETURNING 1) {OUTBOX} FROM event")
+    };
+    let inserted = sqlx::query(&text)
+        .bind(row.id.as_str())
+        .bind(ctx.tenant_id.as_str())
+        .bind(row.customer_id.as_str())
+        .bind(row.event_type.as_str())
+        .bind(row.properties.as_str())
+        .bind(row.occurred_at)
+        .bind(announce.id)
+        .bind(announce.event_type)
+        .bind(announce.data)
+        .bind(announce.at)
+        .execute(&mut *tx)
+        .await?;
     if inserted.rows_affected() == 0 {
         return Err(StoreError::NotFound);
     }
-    Ok(EventRow {
-        id: id.to_string(),
-        customer_id: customer_id.to_owned(),
-        event_type: event_type.to_owned(),
-        properties: properties.to_owned(),
-        occurred_at,
-    })
+    Ok(())
 }
 
 /// Newest first; `before` is `(occurred_at, id)` of the last entry of the previous page.

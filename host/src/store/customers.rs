@@ -146,7 +146,10 @@ pub async fn get(tx: &mut Conn, ctx: &TenantCtx, id: &CustomerId) -> Result<Cust
     scoped::get(tx, ctx, &TABLE, id.as_str()).await
 }
 
-/// Customers matching any of the identifiers given (for upserts and event tracking).
+/// Customers matching any of the identifiers given (for upserts and event tracking): one
+/// lookup per identifier given, each on its own unique index. Written as one `OR`, SQLite's
+/// planner (until statistics say a tenant is large) walked all of the tenant's customers
+/// instead: 40 µs a lookup at 1,000 customers, growing with the tenant.
 pub async fn find_by_identifiers(
     tx: &mut Conn,
     ctx: &TenantCtx,
@@ -154,15 +157,22 @@ pub async fn find_by_identifiers(
     phone: Option<&str>,
     external_id: Option<&str>,
 ) -> Result<Vec<CustomerRow>> {
-    Ok(sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM customers WHERE tenant_id = $1 AND (email = $2 OR phone = $3 OR external_id = $4) ORDER BY id"
-    ))
-    .bind(ctx.tenant_id.as_str())
-    .bind(email)
-    .bind(phone)
-    .bind(external_id)
-    .fetch_all(&mut *tx)
-    .await?)
+    let given = [("email", email), ("phone", phone), ("external_id", external_id)];
+    let mut sql = Sql::default();
+    for (column, value) in given.into_iter().filter_map(|(c, v)| Some((c, v?))) {
+        if !sql.text().is_empty() {
+            sql.push(" UNION ");
+        }
+        sql.push(&format!("SELECT {COLUMNS} FROM customers WHERE tenant_id = "))
+            .bind(ctx.tenant_id.as_str())
+            .push(&format!(" AND {column} = "))
+            .bind(value);
+    }
+    if sql.text().is_empty() {
+        return Ok(Vec::new());
+    }
+    sql.push(" ORDER BY id");
+    Ok(sql.fetch_all(tx).await?)
 }
 
 pub async fn delete(tx: &mut Conn, ctx: &TenantCtx, id: &CustomerId) -> Result<()> {

@@ -38,10 +38,16 @@ fn open_key(customer_id: &str, checkout_id: &str) -> String {
     format!("{}{checkout_id}", open_prefix(customer_id))
 }
 
-/// Notes that `customer_id` ordered now: none of their open checkouts is abandoned.
-pub fn ordered(customer_id: &str) -> Result<()> {
-    for key in host::kv::list(&open_prefix(customer_id), None, 1000)? {
-        host::kv::delete(&key)?;
+/// The keys of `customer_id`'s open checkouts. Read apart from [`close`], so a caller can read
+/// before it first writes: on SQLite a read in a run that wrote waits in the one writer's turn.
+pub fn open_checkouts(customer_id: &str) -> Result<Vec<String>> {
+    host::kv::list(&open_prefix(customer_id), None, 1000)
+}
+
+/// Closes `open` (from [`open_checkouts`]): the customer ordered, so none of them is abandoned.
+pub fn close(open: &[String]) -> Result<()> {
+    for key in open {
+        host::kv::delete(key)?;
     }
     Ok(())
 }

@@ -14,7 +14,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
-use switchboard_sdk::host::{self, CustomerInput};
+use switchboard_sdk::host::{self, Customer, CustomerInput};
 use switchboard_sdk::serde_json::{json, Value};
 use switchboard_sdk::{Request, Response, Result};
 
@@ -33,6 +33,9 @@ pub fn signed(secret: &str, body: &[u8], signature: Option<&str>) -> bool {
     mac.update(body);
     mac.verify_slice(&expected).is_ok()
 }
+
+/// The tag buyers get.
+pub const BUYER_TAG: &str = "buyer";
 
 /// A shop customer, as far as the CRM cares.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -60,7 +63,7 @@ pub struct ShopOrder {
 pub enum Action {
     Customer(ShopCustomer),
     /// Records `event` (`order.created`, `order.paid`, `checkout.created`) on the buyer;
-    /// `buyer` also tags them `buyer`.
+    /// `buyer` also tags them [`BUYER_TAG`].
     Order { event: &'static str, order: ShopOrder, buyer: bool },
     /// Records `checkout.created` on the buyer and schedules the abandoned-cart check
     /// ([`abandoned`]) `check_after_ms` later.
@@ -84,7 +87,7 @@ pub fn text(v: &Value) -> Option<String> {
     v.as_str().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned)
 }
 
-fn upsert(c: &ShopCustomer) -> Result<String> {
+fn upsert(c: &ShopCustomer) -> Result<Customer> {
     let input = CustomerInput {
         email: c.email.clone(),
         phone: c.phone.clone(),
@@ -95,12 +98,12 @@ fn upsert(c: &ShopCustomer) -> Result<String> {
         tags: Vec::new(),
     };
     match host::customers::upsert(&input) {
-        Ok(c) => Ok(c.id),
+        Ok(c) => Ok(c),
         // Shops accept phone numbers the CRM does not: keep the customer, drop the number.
         Err(_) if input.phone.is_some() => {
             host::log::warn("phone number refused by the CRM; customer saved without it");
             let input = CustomerInput { phone: None, ..input };
-            Ok(host::customers::upsert(&input)?.id)
+            Ok(host::customers::upsert(&input)?)
         }
         Err(e) => Err(e.into()),
     }
@@ -111,16 +114,24 @@ fn props(order: &ShopOrder) -> Value {
     json!({"order_id": order.id, "total_minor": order.total_minor, "currency": order.currency})
 }
 
+/// A returning buyer is upserted unchanged, which writes nothing; the order is then the run's
+/// first write. What it reads (open checkouts, the buyer's tags) it reads before that write, and
+/// a tag the buyer has already is not written again: the host serialises a run's writes from its
+/// first one to its end (on SQLite), so a run that reads and writes little after it first
+/// writes lets the next webhook's writes start sooner.
 fn apply(action: &Action) -> Result<Value> {
     match action {
-        Action::Customer(c) => Ok(json!({"customer": upsert(c)?})),
+        Action::Customer(c) => Ok(json!({"customer": upsert(c)?.id})),
         Action::Order { event, order, buyer } => {
-            let id = upsert(&order.customer)?;
-            let props = props(order);
-            host::customers::track(&id, event, &props)?;
+            let customer = upsert(&order.customer)?;
+            let id = &customer.id;
+            let open = if *buyer { abandoned::open_checkouts(id)? } else { Vec::new() };
+            host::customers::track(id, event, &props(order))?;
             if *buyer {
-                host::customers::tag(&id, &["buyer"], &[])?;
-                abandoned::ordered(&id)?;
+                if !customer.tags.iter().any(|t| t == BUYER_TAG) {
+                    host::customers::tag(id, &[BUYER_TAG], &[])?;
+                }
+                abandoned::close(&open)?;
             }
             Ok(json!({"customer": id, "event": event}))
         }
@@ -128,7 +139,7 @@ fn apply(action: &Action) -> Result<Value> {
             checkout,
             check_after_ms,
         } => {
-            let id = upsert(&checkout.customer)?;
+            let id = upsert(&checkout.customer)?.id;
             host::customers::track(&id, "checkout.created", &props(checkout))?;
             abandoned::schedule_check(&id, checkout, *check_after_ms)?;
             Ok(json!({"customer": id, "event": "checkout.created"}))

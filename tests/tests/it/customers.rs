@@ -529,3 +529,55 @@ async fn a_customer_read_alone_matches_the_same_customer_in_a_page() {
         .clone();
     assert_eq!(alone.body, in_page);
 }
+
+/// An upsert that would change nothing is answered by reads alone (plugins use it to keep a
+/// shop's returning buyer out of the write transaction): the same customer the API shows, with
+/// fields and tags. Anything the upsert would write or refuse is left to the upsert: a change,
+/// a new customer, identifiers of two customers, bad input, another tenant's customer.
+#[tokio::test]
+async fn an_upsert_that_changes_nothing_is_answered_by_reads() {
+    use switchboard::domain::crm::customers::{upsert_unchanged, CustomerInput, Patch};
+    let server = TestServer::start().await;
+    let owner = server.signup("Reads").await;
+    let other = server.signup("Other").await;
+    define_fields(&owner).await;
+    let body = json!({"email": "buyer@example.com", "first_name": "Bo", "external_id": "shop:1",
+                      "custom_fields": {"score": 2}, "tags": ["buyer"]});
+    let created = owner.post("/v1/customers", body).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    owner
+        .post("/v1/customers", json!({"email": "second@example.com"}))
+        .await;
+    other
+        .post("/v1/customers", json!({"email": "elsewhere@example.com"}))
+        .await;
+
+    let input = |email: &str, first_name: &str, external_id: Option<&str>| CustomerInput {
+        email: Patch::Set(email.into()),
+        first_name: Patch::Set(first_name.into()),
+        external_id: external_id.map(|e| Patch::Set(e.into())).unwrap_or_default(),
+        ..CustomerInput::default()
+    };
+    let ctx = owner.ctx();
+    let mut read = server.state.store.tenant_read(&ctx).await.unwrap();
+    let mut answer = async |i: CustomerInput| upsert_unchanged(&mut read, &ctx, &i).await.unwrap();
+
+    let same = answer(input("BUYER@example.com", "Bo", Some("shop:1")))
+        .await
+        .expect("unchanged");
+    assert_eq!(serde_json::to_value(&same).unwrap(), created.body);
+    for changes in [
+        input("buyer@example.com", "Bob", None),
+        input("new@example.com", "Bo", None),
+        input("second@example.com", "Bo", Some("shop:1")),
+        input("not-an-email", "Bo", None),
+        input("elsewhere@example.com", "Bo", None),
+    ] {
+        assert!(answer(changes.clone()).await.is_none(), "{changes:?}");
+    }
+    let mut custom = input("buyer@example.com", "Bo", None);
+    custom.custom_fields = Some(json!({"score": 3}).as_object().unwrap().clone());
+    assert!(answer(custom.clone()).await.is_none());
+    custom.custom_fields = Some(json!({"score": 2}).as_object().unwrap().clone());
+    assert!(answer(custom).await.is_some(), "the value it has already");
+}

@@ -319,6 +319,46 @@ pub async fn update_in(
     update_row(tx, ctx, defs, current, checked).await
 }
 
+/// What applying a checked input to a customer read in `tx` would write.
+struct UpdatePlan {
+    current: CustomerRow,
+    fields: Fields,
+    field_writes: Vec<(String, Option<custom_fields::Stored>)>,
+    /// Tags added and removed.
+    tag_change: Option<(Vec<String>, Vec<String>)>,
+}
+
+impl UpdatePlan {
+    /// Reads what the change is measured against: stored custom field values and tags.
+    async fn read(tx: &mut Conn, ctx: &TenantCtx, current: CustomerRow, checked: Checked) -> Result<Self> {
+        let id = CustomerId::from_raw(current.id.clone());
+        let fields = merged(Some(&current), &checked.input);
+        let field_writes = changed_values(tx, ctx, &id, checked.fields_to_write).await?;
+        let mut tag_change = None;
+        if let Some(wanted) = &checked.tags {
+            let before = store::customer_tags::of_customers(tx, ctx, &[id.as_str()]).await?;
+            let before: Vec<String> = before.into_iter().map(|(_, t)| t).collect();
+            let added: Vec<String> = wanted.iter().filter(|t| !before.contains(t)).cloned().collect();
+            let removed: Vec<String> = before.iter().filter(|t| !wanted.contains(t)).cloned().collect();
+            tag_change = Some((added, removed)).filter(|(a, r)| !a.is_empty() || !r.is_empty());
+        }
+        Ok(Self {
+            current,
+            fields,
+            field_writes,
+            tag_change,
+        })
+    }
+
+    /// A patch that changes nothing writes nothing: no new updated_at, no customer.updated for
+    /// subscribers (shops resend the same buyer with every order).
+    fn changes_nothing(&self) -> bool {
+        self.fields == merged(Some(&self.current), &CustomerInput::default())
+            && self.field_writes.is_empty()
+            && self.tag_change.is_none()
+    }
+}
+
 /// [`update_in`] of a customer already read in `tx`, with its input checked.
 async fn update_row(
     tx: &mut Conn,
@@ -327,25 +367,14 @@ async fn update_row(
     current: CustomerRow,
     checked: Checked,
 ) -> Result<Customer> {
-    let id = &CustomerId::from_raw(current.id.clone());
-    let fields = merged(Some(&current), &checked.input);
-    let field_writes = changed_values(tx, ctx, id, checked.fields_to_write).await?;
-    let mut tag_change = None;
-    if let Some(wanted) = &checked.tags {
-        let before = store::customer_tags::of_customers(tx, ctx, &[id.as_str()]).await?;
-        let before: Vec<String> = before.into_iter().map(|(_, t)| t).collect();
-        let added: Vec<String> = wanted.iter().filter(|t| !before.contains(t)).cloned().collect();
-        let removed: Vec<String> = before.iter().filter(|t| !wanted.contains(t)).cloned().collect();
-        tag_change = Some((added, removed)).filter(|(a, r)| !a.is_empty() || !r.is_empty());
+    let plan = UpdatePlan::read(tx, ctx, current, checked).await?;
+    if plan.changes_nothing() {
+        return Ok(hydrate_with(tx, ctx, defs, vec![plan.current]).await?.remove(0));
     }
-    // A patch that changes nothing writes nothing: no new updated_at, no customer.updated for
-    // subscribers (shops resend the same buyer with every order).
-    if fields == merged(Some(&current), &CustomerInput::default()) && field_writes.is_empty() && tag_change.is_none() {
-        return Ok(hydrate_with(tx, ctx, defs, vec![current]).await?.remove(0));
-    }
-    store::customers::update(tx, ctx, id, &fields).await?;
-    write_fields(tx, ctx, id, &field_writes).await?;
-    if let Some((added, removed)) = &tag_change {
+    let id = &CustomerId::from_raw(plan.current.id.clone());
+    store::customers::update(tx, ctx, id, &plan.fields).await?;
+    write_fields(tx, ctx, id, &plan.field_writes).await?;
+    if let Some((added, removed)) = &plan.tag_change {
         tags::apply(tx, ctx, id.as_str(), added, removed).await?;
     }
     let customer = load_with(tx, ctx, defs, id).await?;
@@ -384,30 +413,41 @@ pub enum Upserted {
 }
 
 /// Finds the customer by any identifier given and merges into it, or creates one.
+/// The email, phone and external id an upsert matches by (normalised); at least one.
+fn identifiers(input: &CustomerInput) -> Result<[Option<String>; 3]> {
+    let (normal, errors) = normalise(input.clone());
+    if !errors.is_empty() {
+        return Err(DomainError::Invalid(errors));
+    }
+    let set = |p: Patch<String>| match p {
+        Patch::Set(v) => Some(v),
+        _ => None,
+    };
+    let ids = [set(normal.email), set(normal.phone), set(normal.external_id)];
+    if ids.iter().all(Option::is_none) {
+        return Err(DomainError::invalid(
+            "email",
+            "an upsert needs email, phone or external_id",
+        ));
+    }
+    Ok(ids)
+}
+
+async fn find_matches(tx: &mut Conn, ctx: &TenantCtx, input: &CustomerInput) -> Result<Vec<CustomerRow>> {
+    let [email, phone, external_id] = identifiers(input)?;
+    Ok(
+        store::customers::find_by_identifiers(tx, ctx, email.as_deref(), phone.as_deref(), external_id.as_deref())
+            .await?,
+    )
+}
+
 pub async fn upsert_in(
     tx: &mut Conn,
     ctx: &TenantCtx,
     defs: &HashMap<String, Definition>,
     input: CustomerInput,
 ) -> Result<Upserted> {
-    let (normal, errors) = normalise(input.clone());
-    if !errors.is_empty() {
-        return Err(DomainError::Invalid(errors));
-    }
-    let set = |p: &Patch<String>| match p {
-        Patch::Set(v) => Some(v.clone()),
-        _ => None,
-    };
-    let (email, phone, external_id) = (set(&normal.email), set(&normal.phone), set(&normal.external_id));
-    if email.is_none() && phone.is_none() && external_id.is_none() {
-        return Err(DomainError::invalid(
-            "email",
-            "an upsert needs email, phone or external_id",
-        ));
-    }
-    let mut matches =
-        store::customers::find_by_identifiers(tx, ctx, email.as_deref(), phone.as_deref(), external_id.as_deref())
-            .await?;
+    let mut matches = find_matches(tx, ctx, &input).await?;
     match matches.len() {
         0 => Ok(Upserted::Created(create_in(tx, ctx, defs, input).await?)),
         1 => {
@@ -421,6 +461,30 @@ pub async fn upsert_in(
             message: "the identifiers given belong to different customers".into(),
         }),
     }
+}
+
+/// The customer an upsert of `input` matches, when applying it would change nothing, read
+/// without writing; `None` when the upsert has something to write or to refuse (it says what
+/// when run). Lets a caller keep an upsert that only confirms a customer (a shop's buyer sent
+/// again with every order) out of a write transaction.
+pub async fn upsert_unchanged(conn: &mut Conn, ctx: &TenantCtx, input: &CustomerInput) -> Result<Option<Customer>> {
+    let Ok(mut matches) = find_matches(conn, ctx, input).await else {
+        return Ok(None);
+    };
+    if matches.len() != 1 {
+        return Ok(None);
+    }
+    let defs = custom_fields::definitions(conn, ctx).await?;
+    let Ok(checked) = check(&defs, input.clone()) else {
+        return Ok(None);
+    };
+    let plan = UpdatePlan::read(conn, ctx, matches.remove(0), checked).await?;
+    if !plan.changes_nothing() {
+        return Ok(None);
+    }
+    Ok(Some(
+        hydrate_with(conn, ctx, &defs, vec![plan.current]).await?.remove(0),
+    ))
 }
 
 pub async fn upsert(state: &AppState, ctx: &TenantCtx, input: CustomerInput) -> Result<Upserted> {

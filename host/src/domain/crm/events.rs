@@ -6,10 +6,11 @@ use serde_json::{json, Map, Value};
 use super::custom_fields;
 use super::customers::{self, CustomerInput, Patch};
 use crate::domain::{outbox, validate, DomainError, Result};
-use crate::ids::{CustomerId, EventId, PrefixedId};
+use crate::ids::{CustomerId, DomainEventId, EventId, PrefixedId};
 use crate::state::AppState;
+use crate::store::customer_events::{Announcement, EventRow};
 use crate::store::email_messages::TimelineMessage;
-use crate::store::{self, customer_events::EventRow, now_ms, Conn};
+use crate::store::{self, now_ms, Conn};
 use crate::tenancy::TenantCtx;
 
 #[derive(Debug, Clone, Serialize)]
@@ -63,19 +64,21 @@ fn check(t: &Track) -> Result<String> {
 }
 
 pub async fn track_in(tx: &mut Conn, ctx: &TenantCtx, customer: &CustomerId, t: Track) -> Result<Event> {
-    let props = check(&t)?;
-    let row = store::customer_events::insert(
-        tx,
-        ctx,
-        &EventId::generate(),
-        customer.as_str(),
-        &t.event_type,
-        &props,
-        t.occurred_at.unwrap_or_else(now_ms),
-    )
-    .await?;
-    let event = Event::from(row);
-    outbox::emit(tx, ctx, outbox::EVENT_TRACKED, &json!(event)).await?;
+    let row = EventRow {
+        id: EventId::generate().to_string(),
+        customer_id: customer.as_str().to_owned(),
+        properties: check(&t)?,
+        occurred_at: t.occurred_at.unwrap_or_else(now_ms),
+        event_type: t.event_type,
+    };
+    let event = Event::from(row.clone());
+    let announce = Announcement {
+        id: &DomainEventId::generate().to_string(),
+        event_type: outbox::EVENT_TRACKED,
+        data: &json!(event).to_string(),
+        at: now_ms(),
+    };
+    store::customer_events::insert_announced(tx, ctx, &row, announce).await?;
     Ok(event)
 }
 

@@ -18,7 +18,7 @@ use crate::plugins::manifest::is_event_type;
 use crate::plugins::{HostApi, HostResult};
 use crate::providers::email::SendError as ProviderError;
 use crate::state::AppState;
-use crate::store::{self, now_ms, Conn, StoreError};
+use crate::store::{self, now_ms, Backend, Conn, StoreError};
 use crate::tenancy::TenantCtx;
 
 /// Longest KV key, and most keys one list returns.
@@ -216,7 +216,7 @@ impl TenantHost {
     }
 
     /// Runs `f` as a host call of the run's transaction, which the first write opens.
-    fn writing<T>(&self, f: impl AsyncFnOnce(&mut Conn) -> HostResult<T>) -> HostResult<T> {
+    fn writing<T>(&self, writes: Writes, f: impl AsyncFnOnce(&mut Conn) -> HostResult<T>) -> HostResult<T> {
         let open = self.writes.take();
         self.block(async {
             let Some(mut run) = open else {
@@ -234,10 +234,28 @@ impl TenantHost {
                     }
                 };
             };
-            let result = host_call(&mut run, f).await;
+            // On SQLite a statement that fails leaves nothing, and the rest of the transaction
+            // stands: a call whose one write is its last statement has nothing to undo, and
+            // skips moving the savepoint (a round trip in the one writer's turn). On PostgreSQL
+            // a failed statement fails the whole transaction unless undone to a savepoint.
+            let result = match writes {
+                Writes::Last if self.state.store.backend() == Backend::Sqlite => f(&mut run.tx).await,
+                _ => host_call(&mut run, f).await,
+            };
             self.writes.put(run);
             result
         })
+    }
+
+    /// On SQLite, before the run's first write: the customer an upsert of `input` would leave
+    /// as it is, read outside the write transaction, so that its reads do not hold the one
+    /// writer's turn (a shop's buyer comes again with every order). PostgreSQL's writers do not
+    /// queue, and a read transaction of its own would cost it two more round trips.
+    fn confirmed(&self, input: &DomainInput) -> HostResult<Option<customers::Customer>> {
+        if self.state.store.backend() != Backend::Sqlite || self.writes.is_open() {
+            return Ok(None);
+        }
+        self.reading(async |conn| Ok(customers::upsert_unchanged(conn, &self.ctx, input).await?))
     }
 
     /// Takes the run's KV snapshot on its first KV access, unless the namespace was too large
@@ -274,6 +292,15 @@ impl TenantHost {
     }
 }
 
+/// What a host call writes, for whether it must start at a savepoint.
+enum Writes {
+    /// Any number of statements: one failing must undo the others.
+    Any,
+    /// One statement, the call's last: before it nothing is written, and when it fails there
+    /// is nothing else to undo.
+    Last,
+}
+
 /// How a read runs when the run has not written yet.
 enum Alone {
     /// A read-only transaction for the tenant (on PostgreSQL with row-level security).
@@ -303,16 +330,21 @@ impl HostApi for TenantHost {
         let now = now_ms();
         let expires_at = ttl_ms.map(|ttl| expiry(now, ttl)).transpose()?;
         let quota = self.state.plugins.kv_quota_bytes as i64;
-        self.writing(async |tx| {
+        self.writing(Writes::Last, async |tx| {
             let (ctx, installation) = (&self.ctx, self.installation.as_str());
-            store::plugin_kv::put(tx, ctx, installation, key, value, expires_at).await?;
+            if store::plugin_kv::put(tx, ctx, installation, (key, value), expires_at, Some(quota)).await? {
+                return Ok(());
+            }
             // The stored total counts expired entries until they are pruned: only when it is
-            // over are the live ones summed. Over the quota, the put is rolled back.
-            if store::plugin_kv::stored_bytes(tx, ctx, installation).await? > quota
-                && store::plugin_kv::live_bytes(tx, ctx, installation, now).await? > quota
-            {
+            // over are the live ones summed, the entry the put replaces taken out.
+            let live = store::plugin_kv::live_bytes(tx, ctx, installation, now).await?;
+            let replaced = store::plugin_kv::get(tx, ctx, installation, key, now)
+                .await?
+                .map_or(0, |old| key.len() + old.len());
+            if live - replaced as i64 + (key.len() + value.len()) as i64 > quota {
                 return Err(HostError::Quota(format!("the KV store is limited to {quota} bytes")));
             }
+            store::plugin_kv::put(tx, ctx, installation, (key, value), expires_at, None).await?;
             Ok(())
         })?;
         self.kv.remember(key, Some(value));
@@ -321,7 +353,9 @@ impl HostApi for TenantHost {
 
     fn kv_delete(&mut self, key: &str) -> HostResult<()> {
         check_key(key)?;
-        self.writing(async |tx| Ok(store::plugin_kv::delete(tx, &self.ctx, &self.installation, key).await?))?;
+        self.writing(Writes::Last, async |tx| {
+            Ok(store::plugin_kv::delete(tx, &self.ctx, &self.installation, key).await?)
+        })?;
         self.kv.remember(key, None);
         Ok(())
     }
@@ -378,9 +412,13 @@ impl HostApi for TenantHost {
             custom_fields,
             ..DomainInput::default()
         };
-        let upserted = self.writing(async |tx| Ok(customers::upsert_on(tx, &self.ctx, domain).await?))?;
-        let customer = match upserted {
-            customers::Upserted::Created(c) | customers::Upserted::Updated(c) => c,
+        let customer = match self.confirmed(&domain)? {
+            Some(customer) => customer,
+            None => match self.writing(Writes::Any, async |tx| {
+                Ok(customers::upsert_on(tx, &self.ctx, domain).await?)
+            })? {
+                customers::Upserted::Created(c) | customers::Upserted::Updated(c) => c,
+            },
         };
         if !input.tags.is_empty() {
             self.tag(&customer.id.clone(), input.tags, Vec::new())?;
@@ -391,7 +429,9 @@ impl HostApi for TenantHost {
 
     fn tag(&mut self, customer_id: &str, add: Vec<String>, remove: Vec<String>) -> HostResult<()> {
         let id = CustomerId::parse(customer_id).ok_or(HostError::NotFound)?;
-        self.writing(async |tx| Ok(tags::tag_customer(tx, &self.ctx, &id, &add, &remove).await?))?;
+        self.writing(Writes::Any, async |tx| {
+            Ok(tags::tag_customer(tx, &self.ctx, &id, &add, &remove).await?)
+        })?;
         Ok(())
     }
 
@@ -402,7 +442,9 @@ impl HostApi for TenantHost {
             properties: json_object("properties", properties)?,
             occurred_at: None,
         };
-        self.writing(async |tx| Ok(events::track_in(tx, &self.ctx, &id, track).await?))?;
+        self.writing(Writes::Any, async |tx| {
+            Ok(events::track_in(tx, &self.ctx, &id, track).await?)
+        })?;
         Ok(())
     }
 

@@ -76,30 +76,36 @@ pub async fn run(
         .await
         .map_err(|e| DomainError::Io(std::io::Error::other(e)))?;
     let runtime = state.plugins.runtime.clone();
-    let run = tokio::task::spawn_blocking(move || {
-        let run = runtime.invoke(&prepared, setup, input);
+    let (state, ctx, installation) = (state.clone(), ctx.clone(), loaded.id.clone());
+    let tokio = tokio::runtime::Handle::current();
+    // The run is recorded on its thread, before its store is torn down: when it wrote, its
+    // transaction holds the writer's turn on SQLite until then, and neither the teardown nor a
+    // hand-back to an async task should be part of that.
+    let (id, run) = tokio::task::spawn_blocking(move || {
+        let recorded = runtime.invoke_then(&prepared, setup, input, |run| {
+            let id = tokio.block_on(record(
+                &state,
+                &ctx,
+                &installation,
+                trigger,
+                &run,
+                &follow_ups.take(),
+                writes.take().map(|w| w.tx),
+            ));
+            id.map(|id| (id, run))
+        });
         drop(permit);
-        run
+        recorded
     })
     .await
-    .map_err(|e| DomainError::Io(std::io::Error::other(e)))?;
-    let id = record(
-        state,
-        ctx,
-        loaded,
-        trigger,
-        &run,
-        &follow_ups.take(),
-        writes.take().map(|w| w.tx),
-    )
-    .await?;
+    .map_err(|e| DomainError::Io(std::io::Error::other(e)))??;
     Ok((id, run))
 }
 
 async fn record(
     state: &AppState,
     ctx: &TenantCtx,
-    loaded: &Loaded,
+    installation: &InstallationId,
     trigger: Trigger,
     run: &Run,
     follow_ups: &[FollowUp],
@@ -120,7 +126,6 @@ async fn record(
         memory_peak_bytes: run.memory_peak_bytes as i64,
         host_calls: i64::from(run.host_calls),
     };
-    let installation = loaded.id.as_str();
     // A run that ended ok commits its writes with its record; a failed run's are undone.
     let mut tx = match writes {
         Some(tx) if run.outcome == Outcome::Ok => tx,
@@ -130,9 +135,9 @@ async fn record(
         }
         None => state.store.tenant_tx(ctx).await?,
     };
-    let id = store::plugin_runs::insert(&mut tx, ctx, installation, &row).await?;
+    let id = store::plugin_runs::insert(&mut tx, ctx, installation.as_str(), &row).await?;
     for line in &run.logs {
-        store::plugin_runs::insert_log(&mut tx, ctx, installation, &id, line.level, &line.message).await?;
+        store::plugin_runs::insert_log(&mut tx, ctx, installation.as_str(), &id, line.level, &line.message).await?;
     }
     if run.outcome != Outcome::Ok {
         let why = format!(
@@ -140,13 +145,13 @@ async fn record(
             run.outcome.as_str(),
             run.error.as_deref().unwrap_or("no reason given")
         );
-        store::plugin_runs::insert_log(&mut tx, ctx, installation, &id, "error", &why).await?;
+        store::plugin_runs::insert_log(&mut tx, ctx, installation.as_str(), &id, "error", &why).await?;
         if !follow_ups.is_empty() {
             let dropped = format!("{} scheduled follow-ups dropped: the run failed", follow_ups.len());
-            store::plugin_runs::insert_log(&mut tx, ctx, installation, &id, "warn", &dropped).await?;
+            store::plugin_runs::insert_log(&mut tx, ctx, installation.as_str(), &id, "warn", &dropped).await?;
         }
     } else {
-        dispatch::schedule(state, &mut tx, ctx, &loaded.id, follow_ups).await?;
+        dispatch::schedule(state, &mut tx, ctx, installation, follow_ups).await?;
     }
     tx.commit().await?;
     if run.outcome == Outcome::Ok && !follow_ups.is_empty() {

@@ -35,6 +35,11 @@ impl RunWrites {
         self.0.lock().unwrap_or_else(|e| e.into_inner()).take()
     }
 
+    /// Whether the run has written (its transaction is open).
+    pub fn is_open(&self) -> bool {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).is_some()
+    }
+
     pub fn put(&self, run: RunTx) {
         *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(run);
     }
