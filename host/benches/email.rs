@@ -245,7 +245,8 @@ async fn load_tracking(state: &Arc<AppState>, ctx: &TenantCtx, backend: &str) {
             requests as f64 / secs
         );
         let cpu = common::cpu_secs();
-        if let Some((rate, done)) = wrk(&base, &urls, clients).await {
+        let paths: Vec<&str> = urls.iter().map(|u| u.trim_start_matches(base.as_str())).collect();
+        if let Some((rate, done)) = common::wrk(&base, clients, &paths, r#"return wrk.format("GET", line)"#).await {
             // This process's CPU per request: steadier than the rate on a shared machine.
             let per_request = (common::cpu_secs() - cpu) / done as f64 * 1e6;
             println!(
@@ -256,51 +257,6 @@ async fn load_tracking(state: &Arc<AppState>, ctx: &TenantCtx, backend: &str) {
     }
     let _ = stop.send(());
     let _ = server.await;
-}
-
-/// Requests/s and requests that `wrk` (when installed) drives through `urls` for 5 s with
-/// `connections`: the server's figure without the load client's own cost in this process.
-async fn wrk(base: &str, urls: &[String], connections: usize) -> Option<(f64, u64)> {
-    let dir = std::env::temp_dir().join(format!("sb_bench_wrk_{}", uuid::Uuid::now_v7().simple()));
-    std::fs::create_dir_all(&dir).ok()?;
-    let paths: Vec<&str> = urls.iter().map(|u| u.trim_start_matches(base)).collect();
-    std::fs::write(dir.join("paths"), paths.join("\n")).ok()?;
-    let script = format!(
-        r#"local paths = {{}}
-for line in io.lines("{}") do paths[#paths + 1] = line end
-local i = 0
-request = function()
-  i = i + 1
-  return wrk.format("GET", paths[i % #paths + 1])
-end
-"#,
-        dir.join("paths").display()
-    );
-    std::fs::write(dir.join("paths.lua"), script).ok()?;
-    let run = tokio::process::Command::new("wrk")
-        .args(["-t1", "-d5s", &format!("-c{connections}"), "-s"])
-        .arg(dir.join("paths.lua"))
-        .arg(base)
-        .output()
-        .await;
-    let _ = std::fs::remove_dir_all(&dir);
-    let out = String::from_utf8(run.ok()?.stdout).ok()?;
-    let errors = out
-        .lines()
-        .find(|l| l.contains("Non-2xx") || l.contains("Socket errors"));
-    if let Some(line) = errors {
-        println!("  wrk: {}", line.trim());
-    }
-    let rate = out
-        .lines()
-        .find_map(|l| l.strip_prefix("Requests/sec:"))
-        .and_then(|n| n.trim().parse().ok())?;
-    // "  123456 requests in 5.00s, 12.34MB read"
-    let done = out
-        .lines()
-        .find(|l| l.contains(" requests in "))
-        .and_then(|l| l.split_whitespace().next()?.parse().ok())?;
-    Some((rate, done))
 }
 
 fn main() {

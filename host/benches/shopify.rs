@@ -2,7 +2,9 @@
 //! real HTTP into the catalog's shopify component, each verified in the plugin, deduplicated by
 //! its webhook id, upserting its buyer, recording `order.created` and tagging the buyer.
 //! BENCH_WEBHOOKS requests (default 10,000) from BENCH_CLIENTS concurrent clients (default 32),
-//! spread over BENCH_BUYERS buyers (default 1,000), on each backend (`BENCH_BACKENDS`).
+//! spread over BENCH_BUYERS buyers (default 1,000), on each backend (`BENCH_BACKENDS`); then,
+//! when `wrk` is installed, BENCH_WRK_WEBHOOKS more (default 40,000) from wrk for 5 s, in a
+//! process of its own, over as many connections.
 //!
 //!     cargo bench -p switchboard-host --bench shopify
 
@@ -23,6 +25,11 @@ use switchboard::store::sql::Sql;
 mod common;
 
 const SECRET: &str = "bench-shop-secret";
+
+/// wrk's request from a line `id<TAB>signature<TAB>body`.
+const WRK_REQUEST: &str = r#"local id, signature, body = line:match("^([^\t]*)\t([^\t]*)\t(.*)$")
+  return wrk.format("POST", nil, {["X-Shopify-Topic"] = "orders/create", ["X-Shopify-Hmac-Sha256"] = signature,
+    ["X-Shopify-Webhook-Id"] = id, ["Content-Type"] = "application/json"}, body)"#;
 
 /// One delivery: its body and signature, as Shopify would send them.
 struct Delivery {
@@ -150,6 +157,24 @@ async fn run(backend: &str) {
         common::percentile(&mut times, 0.99),
         common::peak_rss_mb()
     );
+    // Then the same from wrk, with deliveries of its own (enough not to come round again).
+    let more = common::env_usize("BENCH_WRK_WEBHOOKS", 40_000);
+    let lines: Vec<String> = (requests..requests + more)
+        .map(|i| {
+            let d = delivery(i, buyers);
+            format!("{}\t{}\t{}", d.id, d.signature, d.body)
+        })
+        .collect();
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let cpu = common::cpu_secs();
+    if let Some((rate, done)) = common::wrk(&url, clients, &lines, WRK_REQUEST).await {
+        println!(
+            "[{backend}] shopify orders/create: {rate:.0} req/s from wrk in a process of its own, {clients} connections; \
+             {:.0} µs of server CPU per request{}",
+            (common::cpu_secs() - cpu) / done as f64 * 1e6,
+            if done as usize > more { " (deliveries came round again: raise BENCH_WRK_WEBHOOKS)" } else { "" }
+        );
+    }
     println!(
         "[{backend}] written: {} customers, {} events, {} tagged, {} runs",
         count(&state, &ctx, "customers").await,

@@ -138,3 +138,50 @@ pub async fn tenant(state: &AppState, backend: &str) -> TenantCtx {
         None,
     )
 }
+
+/// Requests/s and requests that `wrk` (when installed) drives at `base` for 5 s with
+/// `connections`, from a process of its own: the server's figure without the load client's own
+/// cost in this process. Each request is made by `request`, the body of a Lua function that has
+/// the next of `lines` (in turn, starting over at the end) as `line`.
+pub async fn wrk(base: &str, connections: usize, lines: &[&str], request: &str) -> Option<(f64, u64)> {
+    let dir = std::env::temp_dir().join(format!("sb_bench_wrk_{}", uuid::Uuid::now_v7().simple()));
+    std::fs::create_dir_all(&dir).ok()?;
+    std::fs::write(dir.join("lines"), lines.join("\n")).ok()?;
+    let script = format!(
+        r#"local lines = {{}}
+for line in io.lines("{}") do lines[#lines + 1] = line end
+local i = 0
+request = function()
+  local line = lines[i % #lines + 1]
+  i = i + 1
+  {request}
+end
+"#,
+        dir.join("lines").display()
+    );
+    std::fs::write(dir.join("script.lua"), script).ok()?;
+    let run = tokio::process::Command::new("wrk")
+        .args(["-t1", "-d5s", &format!("-c{connections}"), "-s"])
+        .arg(dir.join("script.lua"))
+        .arg(base)
+        .output()
+        .await;
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = String::from_utf8(run.ok()?.stdout).ok()?;
+    let errors = out
+        .lines()
+        .find(|l| l.contains("Non-2xx") || l.contains("Socket errors"));
+    if let Some(line) = errors {
+        println!("  wrk: {}", line.trim());
+    }
+    let rate = out
+        .lines()
+        .find_map(|l| l.strip_prefix("Requests/sec:"))
+        .and_then(|n| n.trim().parse().ok())?;
+    // "  123456 requests in 5.00s, 12.34MB read"
+    let done = out
+        .lines()
+        .find(|l| l.contains(" requests in "))
+        .and_then(|l| l.split_whitespace().next()?.parse().ok())?;
+    Some((rate, done))
+}

@@ -219,10 +219,17 @@ async fn changed_values(
     Ok(writes)
 }
 
+/// The custom field definitions values are decoded with: at hand, or read when there are
+/// values to decode (customers without any need no read).
+#[derive(Clone, Copy)]
+enum Definitions<'a> {
+    AtHand(&'a HashMap<String, Definition>),
+    WhenNeeded,
+}
+
 /// Loads custom fields, tags and consent for rows, keeping their order.
 pub async fn hydrate(tx: &mut Conn, ctx: &TenantCtx, rows: Vec<CustomerRow>) -> Result<Vec<Customer>> {
-    let defs = custom_fields::definitions(tx, ctx).await?;
-    hydrate_with(tx, ctx, &defs, rows).await
+    hydrate_from(tx, ctx, Definitions::WhenNeeded, rows).await
 }
 
 /// [`hydrate`] with the tenant's custom field definitions at hand.
@@ -232,8 +239,29 @@ async fn hydrate_with(
     defs: &HashMap<String, Definition>,
     rows: Vec<CustomerRow>,
 ) -> Result<Vec<Customer>> {
+    hydrate_from(tx, ctx, Definitions::AtHand(defs), rows).await
+}
+
+async fn hydrate_from(
+    tx: &mut Conn,
+    ctx: &TenantCtx,
+    defs: Definitions<'_>,
+    rows: Vec<CustomerRow>,
+) -> Result<Vec<Customer>> {
     let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
     let details = store::customer_details::of_customers(tx, ctx, &ids).await?;
+    let read;
+    let defs = match defs {
+        Definitions::AtHand(defs) => defs,
+        Definitions::WhenNeeded if details.values.is_empty() => {
+            read = HashMap::new();
+            &read
+        }
+        Definitions::WhenNeeded => {
+            read = custom_fields::definitions(tx, ctx).await?;
+            &read
+        }
+    };
     let mut fields = custom_fields::decode_rows(defs, &details.values);
     let mut tags: HashMap<String, Vec<String>> = HashMap::new();
     for (customer, tag) in details.tags {
@@ -474,17 +502,20 @@ pub async fn upsert_unchanged(conn: &mut Conn, ctx: &TenantCtx, input: &Customer
     if matches.len() != 1 {
         return Ok(None);
     }
-    let defs = custom_fields::definitions(conn, ctx).await?;
-    let Ok(checked) = check(&defs, input.clone()) else {
+    // The definitions are read only when there are custom fields to check or to show.
+    let defs = match input.custom_fields {
+        Some(_) => Some(custom_fields::definitions(conn, ctx).await?),
+        None => None,
+    };
+    let Ok(checked) = check(defs.as_ref().unwrap_or(&HashMap::new()), input.clone()) else {
         return Ok(None);
     };
     let plan = UpdatePlan::read(conn, ctx, matches.remove(0), checked).await?;
     if !plan.changes_nothing() {
         return Ok(None);
     }
-    Ok(Some(
-        hydrate_with(conn, ctx, &defs, vec![plan.current]).await?.remove(0),
-    ))
+    let defs = defs.as_ref().map_or(Definitions::WhenNeeded, Definitions::AtHand);
+    Ok(Some(hydrate_from(conn, ctx, defs, vec![plan.current]).await?.remove(0)))
 }
 
 pub async fn upsert(state: &AppState, ctx: &TenantCtx, input: CustomerInput) -> Result<Upserted> {
