@@ -116,6 +116,28 @@ async fn shopify_orders_and_customers_become_crm_records() {
     assert_eq!((status, body), (200, json!({"duplicate": true})));
     assert_eq!(events_of(&owner, &customer).await.len(), 1);
 
+    // The buyer's next order records its event and nothing else: the buyer is as they were
+    // and has the tag already (no customer.updated, no customer.tagged).
+    let outbox = || async {
+        owner.get("/v1/domain-events").await.body["data"]
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+    let before = outbox().await.len();
+    let mut next = order.clone();
+    next["id"] = json!(820982911946154509u64);
+    let sig2 = sign(SECRET, next.to_string().as_bytes());
+    let mut again = headers(&sig2);
+    again[2].1 = "w-3";
+    let (status, body) = deliver(&server, &url, &again, &next).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(events_of(&owner, &customer).await.len(), 2);
+    let after = outbox().await;
+    let new: Vec<&Value> = after[before..].iter().map(|e| &e["type"]).collect();
+    assert_eq!(new, [&json!("event.tracked")]);
+    assert_eq!(only_customer(&owner).await, customer);
+
     // customers/update merges into the same customer.
     let update = json!({"id": 115310627314723954u64, "email": "jon@example.com", "phone": "+14155550100", "first_name": "Jon", "last_name": "Stark"});
     let sig = sign(SECRET, update.to_string().as_bytes());
