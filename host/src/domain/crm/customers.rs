@@ -219,27 +219,44 @@ async fn changed_values(
     Ok(writes)
 }
 
-/// The custom field definitions values are decoded with: at hand, or read when there are
-/// values to decode (customers without any need no read).
+/// The custom field definitions a write checks its values against and a read decodes values
+/// with: at hand, or read only when there are values to decode (most customers have none, and
+/// a write that sets no custom field checks none), one round trip less.
 #[derive(Clone, Copy)]
 enum Definitions<'a> {
     AtHand(&'a HashMap<String, Definition>),
     WhenNeeded,
 }
 
+impl<'a> Definitions<'a> {
+    /// For a write of `input`: `read` holds the definitions when it sets custom fields.
+    async fn for_write(
+        tx: &mut Conn,
+        ctx: &TenantCtx,
+        input: &CustomerInput,
+        read: &'a mut Option<HashMap<String, Definition>>,
+    ) -> Result<Self> {
+        if input.custom_fields.is_none() {
+            return Ok(Definitions::WhenNeeded);
+        }
+        Ok(Definitions::AtHand(
+            read.insert(custom_fields::definitions(tx, ctx).await?),
+        ))
+    }
+
+    /// [`check`]: without definitions at hand the input sets no custom field, so none are needed
+    /// (and any it did set would be refused as unknown, never taken unchecked).
+    fn check(self, input: CustomerInput) -> Result<Checked> {
+        match self {
+            Definitions::AtHand(defs) => check(defs, input),
+            Definitions::WhenNeeded => check(&HashMap::new(), input),
+        }
+    }
+}
+
 /// Loads custom fields, tags and consent for rows, keeping their order.
 pub async fn hydrate(tx: &mut Conn, ctx: &TenantCtx, rows: Vec<CustomerRow>) -> Result<Vec<Customer>> {
     hydrate_from(tx, ctx, Definitions::WhenNeeded, rows).await
-}
-
-/// [`hydrate`] with the tenant's custom field definitions at hand.
-async fn hydrate_with(
-    tx: &mut Conn,
-    ctx: &TenantCtx,
-    defs: &HashMap<String, Definition>,
-    rows: Vec<CustomerRow>,
-) -> Result<Vec<Customer>> {
-    hydrate_from(tx, ctx, Definitions::AtHand(defs), rows).await
 }
 
 async fn hydrate_from(
@@ -300,18 +317,12 @@ async fn hydrate_from(
 }
 
 pub async fn load(tx: &mut Conn, ctx: &TenantCtx, id: &CustomerId) -> Result<Customer> {
-    let defs = custom_fields::definitions(tx, ctx).await?;
-    load_with(tx, ctx, &defs, id).await
+    load_from(tx, ctx, Definitions::WhenNeeded, id).await
 }
 
-async fn load_with(
-    tx: &mut Conn,
-    ctx: &TenantCtx,
-    defs: &HashMap<String, Definition>,
-    id: &CustomerId,
-) -> Result<Customer> {
+async fn load_from(tx: &mut Conn, ctx: &TenantCtx, defs: Definitions<'_>, id: &CustomerId) -> Result<Customer> {
     let row = store::customers::get(tx, ctx, id).await?;
-    Ok(hydrate_with(tx, ctx, defs, vec![row]).await?.remove(0))
+    Ok(hydrate_from(tx, ctx, defs, vec![row]).await?.remove(0))
 }
 
 /// Creates a customer inside `tx` (shared by the API, upserts, imports and event tracking).
@@ -321,28 +332,32 @@ pub async fn create_in(
     defs: &HashMap<String, Definition>,
     input: CustomerInput,
 ) -> Result<Customer> {
-    let checked = check(defs, input)?;
+    create_from(tx, ctx, Definitions::AtHand(defs), input).await
+}
+
+async fn create_from(tx: &mut Conn, ctx: &TenantCtx, defs: Definitions<'_>, input: CustomerInput) -> Result<Customer> {
+    let checked = defs.check(input)?;
     let id = CustomerId::generate();
     store::customers::insert(tx, ctx, &id, &merged(None, &checked.input)).await?;
     write_fields(tx, ctx, &id, &checked.fields_to_write).await?;
     if let Some(t) = &checked.tags {
         store::customer_tags::add(tx, ctx, id.as_str(), t).await?;
     }
-    let customer = load_with(tx, ctx, defs, &id).await?;
+    let customer = load_from(tx, ctx, defs, &id).await?;
     outbox::emit(tx, ctx, outbox::CUSTOMER_CREATED, &json!(customer)).await?;
     audit::record(tx, ctx, "customer.created", "customer", id.as_str()).await?;
     Ok(customer)
 }
 
 /// Applies a patch inside `tx`.
-pub async fn update_in(
+async fn update_in(
     tx: &mut Conn,
     ctx: &TenantCtx,
-    defs: &HashMap<String, Definition>,
+    defs: Definitions<'_>,
     id: &CustomerId,
     input: CustomerInput,
 ) -> Result<Customer> {
-    let checked = check(defs, input)?;
+    let checked = defs.check(input)?;
     let current = store::customers::get(tx, ctx, id).await?;
     update_row(tx, ctx, defs, current, checked).await
 }
@@ -391,13 +406,13 @@ impl UpdatePlan {
 async fn update_row(
     tx: &mut Conn,
     ctx: &TenantCtx,
-    defs: &HashMap<String, Definition>,
+    defs: Definitions<'_>,
     current: CustomerRow,
     checked: Checked,
 ) -> Result<Customer> {
     let plan = UpdatePlan::read(tx, ctx, current, checked).await?;
     if plan.changes_nothing() {
-        return Ok(hydrate_with(tx, ctx, defs, vec![plan.current]).await?.remove(0));
+        return Ok(hydrate_from(tx, ctx, defs, vec![plan.current]).await?.remove(0));
     }
     let id = &CustomerId::from_raw(plan.current.id.clone());
     store::customers::update(tx, ctx, id, &plan.fields).await?;
@@ -405,7 +420,7 @@ async fn update_row(
     if let Some((added, removed)) = &plan.tag_change {
         tags::apply(tx, ctx, id.as_str(), added, removed).await?;
     }
-    let customer = load_with(tx, ctx, defs, id).await?;
+    let customer = load_from(tx, ctx, defs, id).await?;
     outbox::emit(tx, ctx, outbox::CUSTOMER_UPDATED, &json!(customer)).await?;
     audit::record(tx, ctx, "customer.updated", "customer", id.as_str()).await?;
     Ok(customer)
@@ -413,8 +428,9 @@ async fn update_row(
 
 pub async fn create(state: &AppState, ctx: &TenantCtx, input: CustomerInput) -> Result<Customer> {
     let mut tx = state.store.tenant_tx(ctx).await?;
-    let defs = custom_fields::definitions(&mut tx, ctx).await?;
-    let customer = create_in(&mut tx, ctx, &defs, input).await?;
+    let mut read = None;
+    let defs = Definitions::for_write(&mut tx, ctx, &input, &mut read).await?;
+    let customer = create_from(&mut tx, ctx, defs, input).await?;
     tx.commit().await?;
     Ok(customer)
 }
@@ -428,8 +444,9 @@ pub async fn get(state: &AppState, ctx: &TenantCtx, id: &CustomerId) -> Result<C
 
 pub async fn update(state: &AppState, ctx: &TenantCtx, id: &CustomerId, input: CustomerInput) -> Result<Customer> {
     let mut tx = state.store.tenant_tx(ctx).await?;
-    let defs = custom_fields::definitions(&mut tx, ctx).await?;
-    let customer = update_in(&mut tx, ctx, &defs, id, input).await?;
+    let mut read = None;
+    let defs = Definitions::for_write(&mut tx, ctx, &input, &mut read).await?;
+    let customer = update_in(&mut tx, ctx, defs, id, input).await?;
     tx.commit().await?;
     Ok(customer)
 }
@@ -440,7 +457,6 @@ pub enum Upserted {
     Updated(Customer),
 }
 
-/// Finds the customer by any identifier given and merges into it, or creates one.
 /// The email, phone and external id an upsert matches by (normalised); at least one.
 fn identifiers(input: &CustomerInput) -> Result<[Option<String>; 3]> {
     let (normal, errors) = normalise(input.clone());
@@ -469,17 +485,22 @@ async fn find_matches(tx: &mut Conn, ctx: &TenantCtx, input: &CustomerInput) -> 
     )
 }
 
+/// Finds the customer by any identifier given and merges into it, or creates one.
 pub async fn upsert_in(
     tx: &mut Conn,
     ctx: &TenantCtx,
     defs: &HashMap<String, Definition>,
     input: CustomerInput,
 ) -> Result<Upserted> {
+    upsert_from(tx, ctx, Definitions::AtHand(defs), input).await
+}
+
+async fn upsert_from(tx: &mut Conn, ctx: &TenantCtx, defs: Definitions<'_>, input: CustomerInput) -> Result<Upserted> {
     let mut matches = find_matches(tx, ctx, &input).await?;
     match matches.len() {
-        0 => Ok(Upserted::Created(create_in(tx, ctx, defs, input).await?)),
+        0 => Ok(Upserted::Created(create_from(tx, ctx, defs, input).await?)),
         1 => {
-            let checked = check(defs, input)?;
+            let checked = defs.check(input)?;
             Ok(Upserted::Updated(
                 update_row(tx, ctx, defs, matches.remove(0), checked).await?,
             ))
@@ -502,19 +523,15 @@ pub async fn upsert_unchanged(conn: &mut Conn, ctx: &TenantCtx, input: &Customer
     if matches.len() != 1 {
         return Ok(None);
     }
-    // The definitions are read only when there are custom fields to check or to show.
-    let defs = match input.custom_fields {
-        Some(_) => Some(custom_fields::definitions(conn, ctx).await?),
-        None => None,
-    };
-    let Ok(checked) = check(defs.as_ref().unwrap_or(&HashMap::new()), input.clone()) else {
+    let mut read = None;
+    let defs = Definitions::for_write(conn, ctx, input, &mut read).await?;
+    let Ok(checked) = defs.check(input.clone()) else {
         return Ok(None);
     };
     let plan = UpdatePlan::read(conn, ctx, matches.remove(0), checked).await?;
     if !plan.changes_nothing() {
         return Ok(None);
     }
-    let defs = defs.as_ref().map_or(Definitions::WhenNeeded, Definitions::AtHand);
     Ok(Some(hydrate_from(conn, ctx, defs, vec![plan.current]).await?.remove(0)))
 }
 
@@ -525,10 +542,11 @@ pub async fn upsert(state: &AppState, ctx: &TenantCtx, input: CustomerInput) -> 
     Ok(result)
 }
 
-/// [`upsert_in`], reading the custom field definitions first.
+/// [`upsert_in`], reading the custom field definitions when it needs them.
 pub async fn upsert_on(tx: &mut Conn, ctx: &TenantCtx, input: CustomerInput) -> Result<Upserted> {
-    let defs = custom_fields::definitions(tx, ctx).await?;
-    upsert_in(tx, ctx, &defs, input).await
+    let mut read = None;
+    let defs = Definitions::for_write(tx, ctx, &input, &mut read).await?;
+    upsert_from(tx, ctx, defs, input).await
 }
 
 pub async fn delete(state: &AppState, ctx: &TenantCtx, id: &CustomerId) -> Result<()> {

@@ -3,7 +3,6 @@
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
-use super::custom_fields;
 use super::customers::{self, CustomerInput, Patch};
 use crate::domain::{outbox, validate, DomainError, Result};
 use crate::ids::{CustomerId, DomainEventId, EventId, PrefixedId};
@@ -108,9 +107,8 @@ pub async fn track_identified(state: &AppState, ctx: &TenantCtx, who: Identify, 
         ..CustomerInput::default()
     };
     let mut tx = state.store.tenant_tx(ctx).await?;
-    let defs = custom_fields::definitions(&mut tx, ctx).await?;
     let id = if who.create {
-        match customers::upsert_in(&mut tx, ctx, &defs, input).await? {
+        match customers::upsert_on(&mut tx, ctx, input).await? {
             customers::Upserted::Created(c) | customers::Upserted::Updated(c) => c.id,
         }
     } else {
