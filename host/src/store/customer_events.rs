@@ -2,7 +2,7 @@
 
 use sqlx::FromRow;
 
-use super::{Conn, Result, StoreError};
+use super::{sql, Conn, Result, StoreError};
 use crate::tenancy::TenantCtx;
 
 #[derive(Debug, Clone, FromRow)]
@@ -39,7 +39,7 @@ pub async fn insert_announced(
          SELECT $1, $2, $3, $4, $5, $6 WHERE EXISTS (SELECT 1 FROM customers WHERE tenant_id = $2 AND id = $3)";
     const OUTBOX: &str =
         "INSERT INTO domain_events (id, tenant_id, event_type, data, occurred_at) SELECT $7, $2, $8, $9, $10";
-    let text = if tx.backend_name() == "SQLite" {
+    let text = if sql::is_sqlite(tx) {
         format!("{EVENT}; {OUTBOX} WHERE changes() > 0")
     } else {
         format!("WITH event AS ({EVENT} RETURNING 1) {OUTBOX} FROM event")

@@ -183,7 +183,8 @@ impl Sql {
     }
 }
 
-fn is_sqlite(conn: &Conn) -> bool {
+/// Whether `conn` is SQLite's, for SQL that differs by backend where only a connection is at hand.
+pub(super) fn is_sqlite(conn: &Conn) -> bool {
     conn.backend_name() == "SQLite"
 }
 

@@ -68,9 +68,17 @@ pub async fn track_in(tx: &mut Conn, ctx: &TenantCtx, customer: &CustomerId, t: 
         customer_id: customer.as_str().to_owned(),
         properties: check(&t)?,
         occurred_at: t.occurred_at.unwrap_or_else(now_ms),
-        event_type: t.event_type,
+        event_type: t.event_type.clone(),
     };
-    let event = Event::from(row.clone());
+    // The event from its parts, not from the row: the row's properties are the same object
+    // serialised, and parsing it back would be work for nothing.
+    let event = Event {
+        id: row.id.clone(),
+        customer_id: row.customer_id.clone(),
+        event_type: t.event_type,
+        properties: t.properties,
+        occurred_at: row.occurred_at,
+    };
     let announce = Announcement {
         id: &DomainEventId::generate().to_string(),
         event_type: outbox::EVENT_TRACKED,
