@@ -1,7 +1,9 @@
 //! Campaign sending at scale, printed (not asserted): BENCH_RECIPIENTS customers (default
 //! 100,000; 1,000,000 for the full figure) seeded through bulk inserts, one campaign to all of
 //! them through the real Resend client against a loopback server that answers at once.
-//! Prints emails/s from "send" to "all handed to the provider" and the process's peak RSS.
+//! Prints emails/s from "send" to "all handed to the provider" and the process's peak RSS. The
+//! server (with its outbox relay) runs meanwhile, as in use; the bench then prints how many of
+//! the send's domain events the relay still had to hand on, and waits until it has.
 //!
 //! Then loads the tracking endpoints (open pixel, click redirect) of the sent messages through
 //! the real HTTP server for BENCH_TRACKING_REQUESTS requests each (default 50,000) from
@@ -142,6 +144,14 @@ async fn run(backend: &str, n: usize) {
     verified_sender(&state, &ctx, "news@bench.test").await;
     let campaign = campaigns::create(&state, &ctx, input).await.expect("campaign");
     let id = switchboard::ids::EmailCampaignId::parse(&campaign.id).expect("id");
+    // The server runs through the send, as in use: its outbox relay hands on each message's
+    // `message.sent` meanwhile.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(switchboard::app::serve(state.clone(), listener, async {
+        let _ = stopped.await;
+    }));
     let workers = Workers::start_with(state.clone(), 1);
     let started = Instant::now();
     let started_ms = now_ms();
@@ -166,7 +176,24 @@ async fn run(backend: &str, n: usize) {
         handed as f64 / secs,
         common::peak_rss_mb()
     );
-    load_tracking(&state, &ctx, backend).await;
+    relay_caught_up(&state, backend).await;
+    load_tracking(&state, &ctx, backend, &base).await;
+    let _ = stop.send(());
+    let _ = server.await;
+}
+
+/// Waits until the outbox relay has handed on every domain event of the send and prints how
+/// long that took, so the tracking figures are not of a relay still catching up.
+async fn relay_caught_up(state: &AppState, backend: &str) {
+    let started = Instant::now();
+    let waiting = unrelayed(state).await;
+    while unrelayed(state).await > 0 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    println!(
+        "[{backend}] the relay had {waiting} domain events to hand on when the send ended, done {:.1} s later",
+        started.elapsed().as_secs_f64()
+    );
 }
 
 /// The bench's sender, marked verified as following its link would.
@@ -190,15 +217,9 @@ async fn verified_sender(state: &AppState, ctx: &TenantCtx, email: &str) {
 
 /// Requests/s of the open pixel and the click redirect, over real HTTP, spread over the
 /// campaign's messages.
-async fn load_tracking(state: &Arc<AppState>, ctx: &TenantCtx, backend: &str) {
+async fn load_tracking(state: &Arc<AppState>, ctx: &TenantCtx, backend: &str, base: &str) {
     let requests = common::env_usize("BENCH_TRACKING_REQUESTS", 50_000);
     let clients = common::env_usize("BENCH_TRACKING_CLIENTS", 64);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let base = format!("http://{}", listener.local_addr().expect("addr"));
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(switchboard::app::serve(state.clone(), listener, async {
-        let _ = stopped.await;
-    }));
     let mut sql = Sql::new("SELECT id FROM email_messages WHERE tenant_id = ");
     sql.bind(ctx.tenant_id.as_str()).push(" ORDER BY id LIMIT 10000");
     let mut read = state.store.tenant_tx(ctx).await.expect("tx");
@@ -213,8 +234,8 @@ async fn load_tracking(state: &Arc<AppState>, ctx: &TenantCtx, backend: &str) {
         let urls: Arc<Vec<String>> = Arc::new(
             ids.iter()
                 .map(|id| match kind {
-                    "open pixel" => tracking::pixel_url(&base, &state.link_key, id),
-                    _ => tracking::click_url(&base, &state.link_key, id, "https://example.com/landing"),
+                    "open pixel" => tracking::pixel_url(base, &state.link_key, id),
+                    _ => tracking::click_url(base, &state.link_key, id, "https://example.com/landing"),
                 })
                 .collect(),
         );
@@ -245,8 +266,8 @@ async fn load_tracking(state: &Arc<AppState>, ctx: &TenantCtx, backend: &str) {
             requests as f64 / secs
         );
         let cpu = common::cpu_secs();
-        let paths: Vec<&str> = urls.iter().map(|u| u.trim_start_matches(base.as_str())).collect();
-        if let Some((rate, done)) = common::wrk(&base, clients, &paths, r#"return wrk.format("GET", line)"#).await {
+        let paths: Vec<&str> = urls.iter().map(|u| u.trim_start_matches(base)).collect();
+        if let Some((rate, done)) = common::wrk(base, clients, &paths, r#"return wrk.format("GET", line)"#).await {
             // This process's CPU per request: steadier than the rate on a shared machine.
             let per_request = (common::cpu_secs() - cpu) / done as f64 * 1e6;
             println!(
@@ -255,8 +276,16 @@ async fn load_tracking(state: &Arc<AppState>, ctx: &TenantCtx, backend: &str) {
             );
         }
     }
-    let _ = stop.send(());
-    let _ = server.await;
+}
+
+/// The domain events the outbox relay has not handed on yet (this bench's tenant is the only
+/// one).
+async fn unrelayed(state: &AppState) -> i64 {
+    let mut conn = state.store.connection().await.expect("connection");
+    Sql::new("SELECT COUNT(*) FROM domain_events WHERE relayed_at IS NULL")
+        .fetch_scalar(&mut conn)
+        .await
+        .expect("count")
 }
 
 fn main() {

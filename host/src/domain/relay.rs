@@ -2,9 +2,9 @@
 //!
 //! Rows are found by a "not yet relayed" mark rather than a cursor: transactions commit out of
 //! id and time order, so a cursor can pass a row that commits later; a mark cannot miss it. A
-//! batch is claimed (SKIP LOCKED on PostgreSQL, so hosts relay side by side), given to every
-//! sink and marked in one transaction: a crash before the commit relays it again, never loses
-//! it, and a sink never sees half a batch.
+//! batch is claimed and marked by one statement (SKIP LOCKED on PostgreSQL, so hosts relay side
+//! by side) and given to every sink in the same transaction: a crash before the commit relays
+//! it again, never loses it, and a sink never sees half a batch.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -51,11 +51,17 @@ const BATCH: i64 = 500;
 /// Relays until `stopped` turns true.
 pub async fn run(state: Arc<AppState>, mut stopped: watch::Receiver<bool>) {
     let poll = Duration::from_millis(state.config.webhooks_poll_ms.max(1));
+    let mut behind = false;
     while !*stopped.borrow() {
-        match relay_batch(&state).await {
-            Ok(n) if n as i64 == BATCH => continue,
-            Ok(_) => {}
-            Err(e) => tracing::error!(error = %e, "relaying domain events failed"),
+        behind = match relay_batch(&state, behind).await {
+            Ok(n) => n as i64 == BATCH,
+            Err(e) => {
+                tracing::error!(error = %e, "relaying domain events failed");
+                false
+            }
+        };
+        if behind {
+            continue;
         }
         tokio::select! {
             _ = tokio::time::sleep(poll) => {}
@@ -64,26 +70,26 @@ pub async fn run(state: Arc<AppState>, mut stopped: watch::Receiver<bool>) {
     }
 }
 
-/// Relays one batch; returns its size.
-pub async fn relay_batch(state: &AppState) -> Result<usize> {
-    // Looking first on a plain connection keeps an idle SQLite from taking its write lock at
-    // every poll.
-    let mut read = state.store.system_read().await?;
-    let waiting = outbox::unrelayed(&mut read, state.store.backend(), 1).await?;
-    read.commit().await?;
-    if waiting.is_empty() {
-        return Ok(0);
+/// Relays one batch; returns its size. Unless `behind` (the last batch was full), it looks on
+/// a plain connection first, which keeps an idle SQLite from taking its write lock at every
+/// poll.
+pub async fn relay_batch(state: &AppState, behind: bool) -> Result<usize> {
+    if !behind {
+        let mut read = state.store.system_read().await?;
+        let waiting = outbox::any_unrelayed(&mut read).await?;
+        read.commit().await?;
+        if !waiting {
+            return Ok(0);
+        }
     }
     let mut tx = state.store.system_tx().await?;
-    let events = outbox::unrelayed(&mut tx, state.store.backend(), BATCH).await?;
+    let events = outbox::claim_unrelayed(&mut tx, state.store.backend(), BATCH, now_ms()).await?;
     for (name, sink) in SINKS {
         if let Err(e) = sink(state, &mut tx, &events).await {
             tracing::error!(sink = name, error = %e, "a relay consumer failed; the batch will be retried");
             return Err(e);
         }
     }
-    let ids: Vec<&str> = events.iter().map(|e| e.id.as_str()).collect();
-    outbox::mark_relayed(&mut tx, &ids, now_ms()).await?;
     tx.commit().await?;
     state.webhooks.wake();
     state.jobs.wake();

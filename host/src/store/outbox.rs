@@ -3,7 +3,6 @@
 use sqlx::FromRow;
 
 use super::scoped::{self, Table};
-use super::sql::Sql;
 use super::{dialect, Backend, Conn, Result};
 use crate::ids::{DomainEventId, PrefixedId};
 use crate::tenancy::TenantCtx;
@@ -86,26 +85,34 @@ pub async fn redact(tx: &mut Conn, ctx: &TenantCtx, ids: &[String], data: &str) 
     Ok(())
 }
 
-/// Takes up to `limit` outbox rows of any tenant that are not relayed yet, oldest first. On
-/// PostgreSQL rows another relay holds are skipped, so several hosts relay side by side.
-pub async fn unrelayed(tx: &mut Conn, backend: Backend, limit: i64) -> Result<Vec<DomainEventRow>> {
-    Ok(sqlx::query_as(&format!(
-        "SELECT id, tenant_id, event_type, data, occurred_at FROM domain_events WHERE relayed_at IS NULL \
-         ORDER BY occurred_at LIMIT $1{}",
-        dialect::claim_lock(backend)
-    ))
-    .bind(limit)
-    .fetch_all(&mut *tx)
-    .await?)
+/// Whether any tenant's outbox row is waiting for the relay.
+pub async fn any_unrelayed(conn: &mut Conn) -> Result<bool> {
+    let found: Option<(i64,)> = sqlx::query_as("SELECT 1 FROM domain_events WHERE relayed_at IS NULL LIMIT 1")
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(found.is_some())
 }
 
-/// Marks rows relayed, in the transaction that handed them to every consumer.
-pub async fn mark_relayed(tx: &mut Conn, ids: &[&str], now: i64) -> Result<()> {
-    if ids.is_empty() {
-        return Ok(());
-    }
-    let mut sql = Sql::new("UPDATE domain_events SET relayed_at = ");
-    sql.bind(now).push(" WHERE id IN ").bind_list(ids.iter().copied());
-    sql.execute(tx).await?;
-    Ok(())
+/// Marks up to `limit` outbox rows of any tenant that were not relayed yet as relayed at `now`
+/// and returns them, oldest first: one statement, in the transaction that hands them to every
+/// consumer. On PostgreSQL rows another relay holds are skipped, so several hosts relay side
+/// by side; SQLite finds the rows by rowid, not through the primary key's index.
+pub async fn claim_unrelayed(tx: &mut Conn, backend: Backend, limit: i64, now: i64) -> Result<Vec<DomainEventRow>> {
+    let key = match backend {
+        Backend::Sqlite => "rowid",
+        Backend::Postgres => "id",
+    };
+    let mut rows: Vec<DomainEventRow> = sqlx::query_as(&format!(
+        "UPDATE domain_events SET relayed_at = $1 WHERE {key} IN (SELECT {key} FROM domain_events \
+         WHERE relayed_at IS NULL ORDER BY occurred_at LIMIT $2{}) \
+         RETURNING id, tenant_id, event_type, data, occurred_at",
+        dialect::claim_lock(backend)
+    ))
+    .bind(now)
+    .bind(limit)
+    .fetch_all(&mut *tx)
+    .await?;
+    // RETURNING gives no order.
+    rows.sort_unstable_by(|a, b| (a.occurred_at, &a.id).cmp(&(b.occurred_at, &b.id)));
+    Ok(rows)
 }
