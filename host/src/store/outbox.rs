@@ -96,14 +96,14 @@ pub async fn any_unrelayed(conn: &mut Conn) -> Result<bool> {
 /// Marks up to `limit` outbox rows of any tenant that were not relayed yet as relayed at `now`
 /// and returns them, oldest first: one statement, in the transaction that hands them to every
 /// consumer. On PostgreSQL rows another relay holds are skipped, so several hosts relay side
-/// by side; SQLite finds the rows by rowid, not through the primary key's index.
+/// by side. SQLite finds the rows by rowid, PostgreSQL by the primary key.
 pub async fn claim_unrelayed(tx: &mut Conn, backend: Backend, limit: i64, now: i64) -> Result<Vec<DomainEventRow>> {
-    let key = match backend {
-        Backend::Sqlite => "rowid",
-        Backend::Postgres => "id",
+    let (key, columns) = match backend {
+        Backend::Sqlite => ("rowid", "rowid"),
+        Backend::Postgres => ("(tenant_id, id)", "tenant_id, id"),
     };
     let mut rows: Vec<DomainEventRow> = sqlx::query_as(&format!(
-        "UPDATE domain_events SET relayed_at = $1 WHERE {key} IN (SELECT {key} FROM domain_events \
+        "UPDATE domain_events SET relayed_at = $1 WHERE {key} IN (SELECT {columns} FROM domain_events \
          WHERE relayed_at IS NULL ORDER BY occurred_at LIMIT $2{}) \
          RETURNING id, tenant_id, event_type, data, occurred_at",
         dialect::claim_lock(backend)
