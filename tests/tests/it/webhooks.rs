@@ -615,3 +615,58 @@ async fn a_dispatcher_dying_mid_attempt_costs_a_retry_never_the_delivery() {
         "the receiver can dedupe"
     );
 }
+
+/// The event ids an endpoint has deliveries for, with repeats.
+async fn delivered_events(server: &TestServer, endpoint: &str) -> Vec<String> {
+    let mut sql = switchboard::store::sql::Sql::new("SELECT event_id FROM webhook_deliveries WHERE endpoint_id = ");
+    sql.bind(endpoint);
+    let mut conn = server.state.store.connection().await.unwrap();
+    sql.fetch_scalars(&mut conn).await.unwrap()
+}
+
+#[tokio::test]
+async fn the_relay_hands_on_more_than_a_batch_each_event_once_to_its_own_tenant() {
+    use switchboard::ids::{DomainEventId, PrefixedId};
+    use switchboard::store::{bulk, now_ms};
+
+    let server = server().await;
+    let receiver = Receiver::start().await;
+    let (a, b) = (server.signup("Many").await, server.signup("Few").await);
+    let types = json!({"url": receiver.url("/in"), "event_types": ["customer.updated"]});
+    let (ep_a, ep_b) = (endpoint(&a, types.clone()).await, endpoint(&b, types).await);
+    // More than two of the relay's batches (500) for one tenant, a few for the other.
+    let mut written = Vec::new();
+    for (session, n) in [(&a, 1_203), (&b, 7)] {
+        let rows: Vec<(String, &str, String)> = (0..n)
+            .map(|_| {
+                (
+                    DomainEventId::generate().to_string(),
+                    "customer.updated",
+                    "{}".to_owned(),
+                )
+            })
+            .collect();
+        let mut ids: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
+        ids.sort();
+        written.push(ids);
+        let mut tx = server.state.store.tenant_tx(&session.ctx()).await.unwrap();
+        for sql in bulk::domain_events(&session.ctx(), &rows, now_ms()) {
+            sql.execute(&mut tx).await.unwrap();
+        }
+        tx.commit().await.unwrap();
+    }
+
+    let delivered = server
+        .until_webhooks(|| async {
+            let (a, b) = (
+                delivered_events(&server, id(&ep_a)).await,
+                delivered_events(&server, id(&ep_b)).await,
+            );
+            (a.len() >= 1_203 && b.len() >= 7).then_some((a, b))
+        })
+        .await;
+    for (mut got, want) in [delivered.0, delivered.1].into_iter().zip(written) {
+        got.sort();
+        assert_eq!(got, want, "each event of the tenant once, and only the tenant's");
+    }
+}
