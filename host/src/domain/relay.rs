@@ -73,7 +73,7 @@ pub async fn run(state: Arc<AppState>, mut stopped: watch::Receiver<bool>) {
 /// Relays one batch; returns its size. Unless `behind` (the last batch was full), it looks on
 /// a plain connection first, which keeps an idle SQLite from taking its write lock at every
 /// poll.
-pub async fn relay_batch(state: &AppState, behind: bool) -> Result<usize> {
+async fn relay_batch(state: &AppState, behind: bool) -> Result<usize> {
     if !behind {
         let mut read = state.store.system_read().await?;
         let waiting = outbox::any_unrelayed(&mut read).await?;
