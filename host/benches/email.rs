@@ -40,13 +40,15 @@ mod common;
 /// Rows per seeding statement.
 const SEED_CHUNK: usize = 500;
 
-/// Answers Resend's batch endpoint at once, counting emails (keeping none of them).
+/// Answers Resend's batch endpoint at once, counting emails (keeping none of them), with a random
+/// id per email as Resend gives (so the ids land where real ones would in their index).
 #[handler]
 fn batch(body: Json<Vec<IgnoredAny>>, count: Data<&Arc<AtomicUsize>>) -> Json<Value> {
     count.fetch_add(body.0.len(), Ordering::Relaxed);
-    Json(
-        json!({ "data": (0..body.0.len()).map(|_| json!({"id": "00000000-0000-0000-0000-000000000000"})).collect::<Vec<_>>() }),
-    )
+    let ids: Vec<Value> = (0..body.0.len())
+        .map(|_| json!({"id": uuid::Uuid::new_v4().to_string()}))
+        .collect();
+    Json(json!({ "data": ids }))
 }
 
 async fn fake_resend() -> (String, Arc<AtomicUsize>) {
