@@ -627,7 +627,7 @@ async fn delivered_events(server: &TestServer, endpoint: &str) -> Vec<String> {
 #[tokio::test]
 async fn the_relay_hands_on_more_than_a_batch_each_event_once_to_its_own_tenant() {
     use switchboard::ids::{DomainEventId, PrefixedId};
-    use switchboard::store::{bulk, now_ms};
+    use switchboard::store::bulk;
 
     let server = server().await;
     let receiver = Receiver::start().await;
@@ -650,9 +650,9 @@ async fn the_relay_hands_on_more_than_a_batch_each_event_once_to_its_own_tenant(
         ids.sort();
         written.push(ids);
         let mut tx = server.state.store.tenant_tx(&session.ctx()).await.unwrap();
-        for sql in bulk::domain_events(&session.ctx(), &rows, now_ms()) {
-            sql.execute(&mut tx).await.unwrap();
-        }
+        bulk::insert_domain_events(&mut tx, &session.ctx(), &rows)
+            .await
+            .unwrap();
         tx.commit().await.unwrap();
     }
 
