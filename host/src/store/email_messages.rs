@@ -193,7 +193,8 @@ pub async fn set_status(tx: &mut Conn, ctx: &TenantCtx, ids: &[&str], status: &s
     Ok(())
 }
 
-/// Records the provider's ids of sent messages.
+/// Records messages as sent, with the provider's id of each (for support: matching Resend's
+/// dashboard; provider events find messages by our id, see `resend_events`).
 pub async fn mark_sent(tx: &mut Conn, ctx: &TenantCtx, sent: &[(&str, &str)]) -> Result<()> {
     if sent.is_empty() {
         return Ok(());
@@ -230,7 +231,7 @@ pub struct MessageRef {
 const REF_COLUMNS: &str = "SELECT id, tenant_id, campaign_id, customer_id, email FROM email_messages";
 
 /// A message of any tenant: for public links, whose token names the message and was checked
-/// before.
+/// before, and the platform Resend account's webhooks, whose signature was.
 pub async fn by_id_any_tenant(conn: &mut Conn, message_id: &str) -> Result<Option<MessageRef>> {
     Ok(sqlx::query_as(&format!("{REF_COLUMNS} WHERE id = $1"))
         .bind(message_id)
@@ -238,21 +239,12 @@ pub async fn by_id_any_tenant(conn: &mut Conn, message_id: &str) -> Result<Optio
         .await?)
 }
 
-/// The message the provider knows by `provider_id`, of any tenant: for the platform account's
-/// webhooks, whose signature was checked before.
-pub async fn by_provider_id_any_tenant(conn: &mut Conn, provider_id: &str) -> Result<Option<MessageRef>> {
-    Ok(sqlx::query_as(&format!("{REF_COLUMNS} WHERE provider_id = $1"))
-        .bind(provider_id)
-        .fetch_optional(&mut *conn)
-        .await?)
-}
-
-/// The tenant's message the provider knows by `provider_id`.
-pub async fn by_provider_id(conn: &mut Conn, ctx: &TenantCtx, provider_id: &str) -> Result<Option<MessageRef>> {
+/// The tenant's message `message_id`.
+pub async fn by_id(conn: &mut Conn, ctx: &TenantCtx, message_id: &str) -> Result<Option<MessageRef>> {
     Ok(
-        sqlx::query_as(&format!("{REF_COLUMNS} WHERE tenant_id = $1 AND provider_id = $2"))
+        sqlx::query_as(&format!("{REF_COLUMNS} WHERE tenant_id = $1 AND id = $2"))
             .bind(ctx.tenant_id.as_str())
-            .bind(provider_id)
+            .bind(message_id)
             .fetch_optional(&mut *conn)
             .await?,
     )

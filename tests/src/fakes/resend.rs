@@ -99,6 +99,23 @@ impl FakeResend {
         self.shared.inner.lock().unwrap().ids[to].clone()
     }
 
+    /// The last email to `to`'s tags as Resend's webhook events carry them: an object of
+    /// name → value.
+    pub fn tags_of(&self, to: &str) -> Value {
+        let inner = self.shared.inner.lock().unwrap();
+        let (email, _) = inner
+            .emails
+            .iter()
+            .rev()
+            .find(|(e, _)| e["to"][0] == to || e["to"] == to)
+            .expect("an email to that address");
+        let tags = email["tags"].as_array().cloned().unwrap_or_default();
+        tags.iter()
+            .map(|t| (t["name"].as_str().unwrap_or_default().to_owned(), t["value"].clone()))
+            .collect::<serde_json::Map<_, _>>()
+            .into()
+    }
+
     /// Every email delivered, as sent, with the idempotency key of its request.
     pub fn emails(&self) -> Vec<(Value, Option<String>)> {
         self.shared.inner.lock().unwrap().emails.clone()
@@ -138,8 +155,24 @@ fn invalid(message: &str) -> Response {
     error(422, "validation_error", message)
 }
 
+/// Checks tags as Resend does: a list of `{name, value}`, each ASCII letters, digits, `_` or `-`,
+/// at most 256 characters.
+fn check_tags(tags: &Value) -> Result<(), String> {
+    let valid = |v: &Value| {
+        v.as_str().is_some_and(|s| {
+            !s.is_empty() && s.len() <= 256 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        })
+    };
+    match tags {
+        Value::Null => Ok(()),
+        Value::Array(list) if list.iter().all(|t| valid(&t["name"]) && valid(&t["value"])) => Ok(()),
+        _ => Err("Tags should only contain ASCII letters, numbers, underscores, or dashes.".into()),
+    }
+}
+
 /// Checks one email as Resend does (the fields we rely on): its recipient, or why not.
 fn check(email: &Value) -> Result<String, String> {
+    check_tags(&email["tags"])?;
     for field in ["from", "subject"] {
         if !email[field].is_string() {
             return Err(format!("The `{field}` field is missing."));

@@ -32,9 +32,17 @@ async fn post(server: &TestServer, path: &str, secret: &str, svix_id: &str, time
     server.anonymous().send(req).await
 }
 
-fn event(kind: &str, email_id: &str, extra: Value) -> Value {
+/// What Resend's events say of a sent email: its id and its tags (`{"message_id": "msg_…"}`).
+type Sent = (String, Value);
+
+fn sent(fake: &FakeResend, to: &str) -> Sent {
+    (fake.id_of(to), fake.tags_of(to))
+}
+
+fn event(kind: &str, (email_id, tags): &Sent, extra: Value) -> Value {
     let mut data = json!({
         "email_id": email_id,
+        "tags": tags,
         "created_at": "2026-11-28T10:00:00.000Z",
         "from": "news@acme.test",
         "to": ["someone@x.test"],
@@ -66,9 +74,14 @@ async fn signed_events_move_messages_forward_once_and_opt_out_bounces_and_compla
     let campaign = send_news(&server, &owner, "<p>News</p>").await;
     let id = campaign["id"].as_str().unwrap();
     let (ann_id, bob_id, cat_id) = (
-        fake.id_of("ann@x.test"),
-        fake.id_of("bob@x.test"),
-        fake.id_of("cat@x.test"),
+        sent(&fake, "ann@x.test"),
+        sent(&fake, "bob@x.test"),
+        sent(&fake, "cat@x.test"),
+    );
+    assert!(
+        bob_id.1["message_id"].as_str().is_some_and(|m| m.starts_with("msg_")),
+        "each email carries our message id as a tag: {}",
+        bob_id.1
     );
     let platform = "/v1/webhooks/resend";
     let ok = |r: &Reply, outcome: &str| {
@@ -80,7 +93,12 @@ async fn signed_events_move_messages_forward_once_and_opt_out_bounces_and_compla
     let click = json!({"click": {"link": "https://shop.example/", "ipAddress": "1.2.3.4",
                                  "timestamp": "2026-11-28T10:00:00Z", "userAgent": "x"}});
     let delivered = event("email.delivered", &bob_id, json!({}));
-    let not_ours = "4ef9a417-02e9-4d39-ad75-9611e0fcc33c";
+    let not_ours = (
+        "4ef9a417-02e9-4d39-ad75-9611e0fcc33c".to_owned(),
+        json!({"category": "x"}),
+    );
+    // Bob's email as an event of one sent before messages were tagged: no way to find it.
+    let untagged = (bob_id.0.clone(), Value::Null);
     let steps = [
         // Out of order: Ann's bounce arrives before her (late) delivery, which changes nothing.
         ("msg_a1", event("email.bounced", &ann_id, bounce), "applied"),
@@ -95,7 +113,8 @@ async fn signed_events_move_messages_forward_once_and_opt_out_bounces_and_compla
         ("msg_c2", event("email.delivered", &cat_id, json!({})), "applied"),
         ("msg_c3", event("email.complained", &cat_id, json!({})), "applied"),
         // Not ours, or not tracked: acknowledged, ignored.
-        ("msg_x1", event("email.delivered", not_ours, json!({})), "ignored"),
+        ("msg_x1", event("email.delivered", &not_ours, json!({})), "ignored"),
+        ("msg_x3", event("email.opened", &untagged, json!({})), "ignored"),
         ("msg_x2", event("contact.created", &bob_id, json!({})), "ignored"),
     ];
     for (svix_id, body, outcome) in steps {
@@ -207,12 +226,25 @@ async fn signed_events_move_messages_forward_once_and_opt_out_bounces_and_compla
         &post(&server, &own, TENANT_SECRET, "msg_t1", now(), &opened).await,
         "applied",
     );
-    // Another tenant's route does not reach this tenant's messages.
+    // Another tenant's route does not reach this tenant's messages: 404 without a secret, and
+    // with its own account, an event naming this tenant's message (a forged tag) finds nothing.
     let other = server.signup("Other").await;
     let theirs = format!("/v1/webhooks/resend/{}", other.tenant_id);
     post(&server, &theirs, TENANT_SECRET, "msg_t2", now(), &opened)
         .await
         .assert_problem(404);
+    let put = other
+        .call(
+            reqwest::Method::PUT,
+            "/v1/email-provider",
+            Some(json!({"provider": "resend", "api_key": "re_other", "webhook_secret": PLATFORM_SECRET})),
+        )
+        .await;
+    assert_eq!(put.status, 200, "{}", put.body);
+    ok(
+        &post(&server, &theirs, PLATFORM_SECRET, "msg_t3", now(), &opened).await,
+        "ignored",
+    );
     let s = owner.get(&format!("/v1/email-campaigns/{id}/stats")).await.body;
     assert_eq!(s["opened"], json!({"total": 2, "unique": 1}), "{s}");
 }

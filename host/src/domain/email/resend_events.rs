@@ -10,11 +10,13 @@
 
 use secrecy::ExposeSecret;
 use serde::Deserialize;
+use serde_json::Value;
 
 use super::message_events::{self, Happened};
 use crate::domain::crm::consent::{self, Change};
 use crate::domain::{audit, DomainError, Result};
 use crate::ids::{CustomerId, PrefixedId, TenantId};
+use crate::providers::email::resend::MESSAGE_TAG;
 use crate::signatures::standard_webhooks::{self, Headers, Secret};
 use crate::signatures::{self, SignatureError};
 use crate::state::AppState;
@@ -49,9 +51,23 @@ struct Payload {
 
 #[derive(Deserialize, Default)]
 struct Data {
-    email_id: Option<String>,
+    /// The email's tags: an object (`{"message_id": "msg_…"}`) in Resend's webhook payloads,
+    /// read leniently (also as the `[{"name", "value"}]` list they were sent as) because an
+    /// unreadable event would be retried by Resend forever.
+    #[serde(default)]
+    tags: Value,
     bounce: Option<Bounce>,
     click: Option<Click>,
+}
+
+impl Data {
+    fn tag(&self, name: &str) -> Option<&str> {
+        match &self.tags {
+            Value::Object(map) => map.get(name)?.as_str(),
+            Value::Array(list) => list.iter().find(|t| t["name"] == name)?["value"].as_str(),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -128,20 +144,22 @@ pub async fn receive(state: &AppState, account: Account, headers: &Headers<'_>, 
     standard_webhooks::verify(std::slice::from_ref(&secret), headers, body, now_secs).map_err(refused)?;
     let payload: Payload =
         serde_json::from_slice(body).map_err(|_| DomainError::invalid("body", "is not a Resend event"))?;
-    let (Some(what), Some(provider_id)) = (payload.happened(), payload.data.email_id.as_deref()) else {
+    // Our message's id travels as a tag (see `resend::MESSAGE_TAG`); an email without it is
+    // not one of our campaign's (a test send, another system on the account).
+    let (Some(what), Some(message_id)) = (payload.happened(), payload.data.tag(MESSAGE_TAG)) else {
         return Ok(Outcome::Ignored);
     };
     let (message, source) = match &account {
         Account::Platform => {
             let mut read = state.store.system_read().await?;
-            let m = store::email_messages::by_provider_id_any_tenant(&mut read, provider_id).await?;
+            let m = store::email_messages::by_id_any_tenant(&mut read, message_id).await?;
             read.commit().await?;
             (m, "resend:platform".to_owned())
         }
         Account::Tenant(tenant) => {
             let ctx = TenantCtx::new(tenant.clone(), Actor::System, None);
             let mut read = state.store.tenant_read(&ctx).await?;
-            let m = store::email_messages::by_provider_id(&mut read, &ctx, provider_id).await?;
+            let m = store::email_messages::by_id(&mut read, &ctx, message_id).await?;
             read.commit().await?;
             (m, format!("resend:{tenant}"))
         }

@@ -165,6 +165,31 @@ struct Wire<'a> {
     reply_to: Option<&'a str>,
     #[serde(skip_serializing_if = "serde_json::Map::is_empty")]
     headers: serde_json::Map<String, Value>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    tags: Vec<Tag<'a>>,
+}
+
+/// Resend's tag: a name and a value of ASCII letters, digits, `_` and `-`, at most 256 each.
+#[derive(Serialize)]
+struct Tag<'a> {
+    name: &'static str,
+    value: &'a str,
+}
+
+/// The tag naming our message: Resend's webhook events carry the email's tags, so an event
+/// finds its message by primary key instead of through an index of Resend's random ids (one
+/// random index write per email, which halved a 1,000,000-recipient send on SQLite).
+pub const MESSAGE_TAG: &str = "message_id";
+
+/// Our message's id as a tag, when the key is one Resend accepts as a tag value (a test send's
+/// key is not: it has no message to find).
+fn message_tag(key: &str) -> Option<Tag<'_>> {
+    let valid =
+        !key.is_empty() && key.len() <= 256 && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    valid.then_some(Tag {
+        name: MESSAGE_TAG,
+        value: key,
+    })
 }
 
 impl<'a> From<&'a Email> for Wire<'a> {
@@ -181,6 +206,7 @@ impl<'a> From<&'a Email> for Wire<'a> {
                 .iter()
                 .map(|(k, v)| (k.clone(), Value::String(v.clone())))
                 .collect(),
+            tags: message_tag(&e.key).into_iter().collect(),
         }
     }
 }
@@ -193,4 +219,20 @@ struct SentOne {
 #[derive(Deserialize)]
 struct SentBatch {
     data: Vec<SentOne>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_message_id_is_a_tag_and_a_test_send_key_is_not() {
+        assert_eq!(
+            message_tag("msg_0193c1d2e3f4a5b6c7d8e9f0a1b2c3d4").map(|t| t.value),
+            Some("msg_0193c1d2e3f4a5b6c7d8e9f0a1b2c3d4")
+        );
+        assert!(message_tag("test/ecm_1/0193c1d2").is_none());
+        assert!(message_tag("").is_none());
+        assert!(message_tag(&"a".repeat(257)).is_none());
+    }
 }
