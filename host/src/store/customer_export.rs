@@ -14,12 +14,28 @@ use super::sql::Sql;
 use super::{dialect, Backend, Conn, Result};
 use crate::tenancy::TenantCtx;
 
-/// One page: its rows as the JSON array [`rows`] reads, their number, and the last customer's id
-/// (the cursor of the next page).
+/// One page: its rows as the JSON array [`rows`] reads.
 pub struct Page {
     pub json: String,
+}
+
+/// Where a page ends, read before the page itself (see [`end`]).
+pub struct End {
+    /// Customers in the page.
     pub len: i64,
+    /// The last one's id: the page's `until`, and the next page's `after`.
     pub last: Option<String>,
+}
+
+/// Where the page of `q` (its filters, keyset and limit) ends. It reads only ids, a fraction of
+/// the page's own read, so the pages after it can be read while this one is.
+pub async fn end(tx: &mut Conn, ctx: &TenantCtx, backend: Backend, q: &ListQuery) -> Result<End> {
+    let ids = customers::page_query(Sql::new("SELECT c.id"), ctx, backend, q);
+    let mut sql = Sql::new("SELECT count(*), max(p.id) FROM (");
+    sql.append(&ids).push(") p");
+    let rows: Vec<(i64, Option<String>)> = sql.fetch_all(tx).await?;
+    let (len, last) = rows.into_iter().next().unwrap_or((0, None));
+    Ok(End { len, last })
 }
 
 /// A customer of a page, borrowing its text from the page.
@@ -114,15 +130,11 @@ pub async fn page(tx: &mut Conn, ctx: &TenantCtx, backend: Backend, q: &ListQuer
         "{array}(p.id, {array}(p.email, p.phone, p.first_name, p.last_name, p.locale, p.timezone, \
          p.external_id), p.created_at, p.updated_at, p.tags, {embed}(p.field_values))"
     );
-    let mut sql = Sql::new(&format!(
-        "SELECT CAST({group}({row} ORDER BY p.id) AS TEXT), count(*), max(p.id) FROM ("
-    ));
+    let mut sql = Sql::new(&format!("SELECT CAST({group}({row} ORDER BY p.id) AS TEXT) FROM ("));
     sql.append(&inner).push(") p");
-    let rows: Vec<(Option<String>, i64, Option<String>)> = sql.fetch_all(tx).await?;
-    let (json, len, last) = rows.into_iter().next().unwrap_or((None, 0, None));
+    let rows: Vec<(Option<String>,)> = sql.fetch_all(tx).await?;
+    let json = rows.into_iter().next().and_then(|(json,)| json);
     Ok(Page {
         json: json.unwrap_or_else(|| "[]".to_owned()),
-        len,
-        last,
     })
 }

@@ -207,6 +207,9 @@ pub struct ListQuery {
     pub sort: Sort,
     pub descending: bool,
     pub after: Option<After>,
+    /// Only ids up to this one, in the sort's direction (sort by created only): the end of an
+    /// export page whose bounds were read first.
+    pub until: Option<String>,
     pub limit: i64,
     pub tag: Option<String>,
     /// Words every match must contain a word starting with.
@@ -267,6 +270,10 @@ pub(super) fn page_query(mut sql: Sql, ctx: &TenantCtx, backend: Backend, q: &Li
                 .push("))");
         }
         None => {}
+    }
+    if let Some(until) = &q.until {
+        let le = if q.descending { ">=" } else { "<=" };
+        sql.push(&format!(" AND c.id {le} ")).bind(until.as_str());
     }
     let key = match q.sort {
         Sort::Created => format!("c.id {order}"),

@@ -621,6 +621,7 @@ pub fn parse_list(params: ListParams) -> Result<ListQuery> {
         sort,
         descending,
         after: params.after.as_deref().map(|a| decode_cursor(sort, a)).transpose()?,
+        until: None,
         limit: page_limit(params.limit),
         tag: params.tag,
         search: params

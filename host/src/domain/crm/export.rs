@@ -3,15 +3,16 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
+use futures_util::{stream, TryStreamExt};
 use sqlx::pool::PoolConnection;
 use sqlx::Any;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Mutex};
 
 use super::custom_fields::{self, Definition};
 use super::customers::{self, ListParams};
 use crate::domain::{DomainError, Result};
 use crate::state::AppState;
-use crate::store::customer_export::{self, Page, Text};
+use crate::store::customer_export::{self, End, Page, Text};
 use crate::store::{self, customers::After, customers::ListQuery};
 use crate::tenancy::TenantCtx;
 
@@ -112,7 +113,7 @@ pub async fn start(state: Arc<AppState>, ctx: TenantCtx, params: ListParams) -> 
         .await
         .map_err(|_| DomainError::NotFound)?;
     tokio::spawn(async move {
-        if let Err(e) = pump(&state, &ctx, query, fields, &tx).await {
+        if let Err(e) = pump(state, ctx, query, fields, &tx).await {
             // The response has started: the truncated body is all the client can be told.
             tracing::error!(error = %e, "customer export failed");
         }
@@ -120,45 +121,99 @@ pub async fn start(state: Arc<AppState>, ctx: TenantCtx, params: ListParams) -> 
     Ok(rx)
 }
 
+/// Pages read side by side, each on a connection of its own: a page's read is one core's work
+/// (PostgreSQL's process, or SQLite's in ours), and two readers use both of this machine's
+/// (interleaved, 200,000 customers: PostgreSQL 60–65k → 103k rows/s, SQLite 141k → 210k; a
+/// third reader added nothing on PostgreSQL).
+const READERS: usize = 2;
+
+/// Connections for reading pages, taken by whichever page is next to read.
+struct Readers {
+    give: mpsc::UnboundedSender<PoolConnection<Any>>,
+    take: Mutex<mpsc::UnboundedReceiver<PoolConnection<Any>>>,
+}
+
+impl Readers {
+    async fn open(state: &AppState, n: usize) -> Result<Self> {
+        let (give, take) = mpsc::unbounded_channel();
+        for _ in 0..n {
+            let _ = give.send(state.store.bulk_connection().await?);
+        }
+        Ok(Self {
+            give,
+            take: Mutex::new(take),
+        })
+    }
+
+    /// Reads the page of `query` on the next free connection.
+    async fn read(&self, state: &AppState, ctx: &TenantCtx, query: &ListQuery) -> Result<Page> {
+        let gone = || DomainError::Io(std::io::Error::other("export connections closed"));
+        let mut conn = self.take.lock().await.recv().await.ok_or_else(gone)?;
+        let page = read_page(state, &mut conn, ctx, query).await;
+        let _ = self.give.send(conn);
+        page
+    }
+}
+
+/// Reads the export's pages in order and sends each as CSV. Each page's end is read first (ids
+/// only, in order, on a connection of its own), so the next page can be read while this one
+/// is: a page is then the range after the last page's end up to its own.
 async fn pump(
-    state: &AppState,
-    ctx: &TenantCtx,
-    mut query: ListQuery,
+    state: Arc<AppState>,
+    ctx: TenantCtx,
+    query: ListQuery,
     fields: Arc<[Definition]>,
     out: &mpsc::Sender<Bytes>,
 ) -> Result<()> {
-    // One connection for the whole export, so its page cache stays warm (and is larger on SQLite).
-    let mut conn = state.store.bulk_connection().await?;
-    let mut page = read_page(state, &mut conn, ctx, &query).await?;
-    loop {
-        let next = match &page.last {
-            Some(last) if page.len == query.limit => Some(After::Created(last.clone())),
-            _ => None,
-        };
-        // This page becomes CSV on a blocking thread while the next one is read.
-        let csv = {
-            let fields = fields.clone();
-            tokio::task::spawn_blocking(move || rows_chunk(&page, &fields))
-        };
-        let following = async {
-            match next {
-                Some(after) => {
-                    query.after = Some(after);
-                    Some(read_page(state, &mut conn, ctx, &query).await)
-                }
-                None => None,
+    let readers = Arc::new(Readers::open(&state, READERS).await?);
+    let ends = state.store.bulk_connection().await?;
+    let ranges = stream::try_unfold((ends, Some(query.after.clone())), {
+        let (state, ctx) = (state.clone(), ctx.clone());
+        move |(mut conn, after)| {
+            let (state, ctx, query) = (state.clone(), ctx.clone(), query.clone());
+            async move {
+                let Some(after) = after else { return Ok(None) };
+                let q = ListQuery { after, ..query };
+                let end = read_end(&state, &mut conn, &ctx, &q).await?;
+                let Some(last) = end.last else { return Ok(None) };
+                let next = (end.len == q.limit).then(|| After::Created(last.clone()));
+                let page = ListQuery {
+                    until: Some(last),
+                    // The range holds the page: no limit, so a row that arrived inside it
+                    // since is not cut from the end.
+                    limit: i64::MAX,
+                    ..q
+                };
+                Ok(Some((page, (conn, next.map(Some)))))
             }
-        };
-        let (chunk, following) = tokio::join!(csv, following);
-        let chunk = chunk.map_err(|e| DomainError::Io(std::io::Error::other(e)))??;
+        }
+    });
+    let chunks = ranges
+        .map_ok(|page| {
+            let (state, ctx, readers, fields) = (state.clone(), ctx.clone(), readers.clone(), fields.clone());
+            async move {
+                let page = readers.read(&state, &ctx, &page).await?;
+                tokio::task::spawn_blocking(move || rows_chunk(&page, &fields))
+                    .await
+                    .map_err(|e| DomainError::Io(std::io::Error::other(e)))?
+            }
+        })
+        // One more than the readers: a page becomes CSV while the readers read the next ones.
+        .try_buffered(READERS + 1);
+    futures_util::pin_mut!(chunks);
+    while let Some(chunk) = chunks.try_next().await? {
         if out.send(chunk).await.is_err() {
             return Ok(()); // the client went away
         }
-        match following {
-            Some(following) => page = following?,
-            None => return Ok(()),
-        }
     }
+    Ok(())
+}
+
+async fn read_end(state: &AppState, conn: &mut PoolConnection<Any>, ctx: &TenantCtx, query: &ListQuery) -> Result<End> {
+    let mut read = state.store.tenant_read_on(conn, ctx).await?;
+    let end = customer_export::end(&mut read, ctx, state.store.backend(), query).await?;
+    read.commit().await.map_err(store::StoreError::from)?;
+    Ok(end)
 }
 
 async fn read_page(
