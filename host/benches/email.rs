@@ -267,14 +267,13 @@ async fn load_tracking(state: &Arc<AppState>, ctx: &TenantCtx, backend: &str, ba
             "[{backend}] {kind}: {requests} requests from {clients} clients in {secs:.1} s = {:.0} req/s",
             requests as f64 / secs
         );
-        let cpu = common::cpu_secs();
+        let cpu = common::CpuSince::now();
         let paths: Vec<&str> = urls.iter().map(|u| u.trim_start_matches(base)).collect();
         if let Some((rate, done)) = common::wrk(base, clients, &paths, r#"return wrk.format("GET", line)"#).await {
-            // This process's CPU per request: steadier than the rate on a shared machine.
-            let per_request = (common::cpu_secs() - cpu) / done as f64 * 1e6;
+            // CPU per request: steadier than the rate on a shared machine.
             println!(
-                "[{backend}] {kind}: {rate:.0} req/s from wrk in a process of its own, {clients} connections; \
-                 {per_request:.0} µs of server CPU per request"
+                "[{backend}] {kind}: {rate:.0} req/s from wrk in a process of its own, {clients} connections; {}",
+                cpu.per_request(done)
             );
         }
     }

@@ -166,12 +166,12 @@ async fn run(backend: &str) {
         })
         .collect();
     let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
-    let cpu = common::cpu_secs();
+    let cpu = common::CpuSince::now();
     if let Some((rate, done)) = common::wrk(&url, clients, &lines, WRK_REQUEST).await {
         println!(
             "[{backend}] shopify orders/create: {rate:.0} req/s from wrk in a process of its own, {clients} connections; \
-             {:.0} µs of server CPU per request{}",
-            (common::cpu_secs() - cpu) / done as f64 * 1e6,
+             {}{}",
+            cpu.per_request(done),
             if done as usize > more { " (deliveries came round again: raise BENCH_WRK_WEBHOOKS)" } else { "" }
         );
     }

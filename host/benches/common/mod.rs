@@ -23,15 +23,62 @@ pub fn peak_rss_mb() -> f64 {
 /// than wall time (it leaves out the database server's own CPU on PostgreSQL).
 pub fn cpu_secs() -> f64 {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
-    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    process_cpu(&stat).map_or(0.0, |(_, secs)| secs)
+}
+
+/// CPU seconds used by the PostgreSQL server's processes on this machine (0 when it runs
+/// elsewhere): with [`cpu_secs`], where a request's CPU goes. Processes that exit in between
+/// take theirs with them; the pool's connections live through a run.
+pub fn postgres_cpu_secs() -> f64 {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return 0.0;
+    };
+    dir.flatten()
+        .filter_map(|entry| std::fs::read_to_string(entry.path().join("stat")).ok())
+        .filter_map(|stat| process_cpu(&stat))
+        .filter(|(name, _)| name == "postgres")
+        .map(|(_, secs)| secs)
+        .sum()
+}
+
+/// CPU spent from a point on, by this process (the server) and by PostgreSQL's processes.
+pub struct CpuSince {
+    own: f64,
+    postgres: f64,
+}
+
+impl CpuSince {
+    pub fn now() -> Self {
+        Self {
+            own: cpu_secs(),
+            postgres: postgres_cpu_secs(),
+        }
+    }
+
+    /// Each request's share since then, as printed after a wrk run: the server's CPU, and
+    /// PostgreSQL's when it ran here and worked.
+    pub fn per_request(&self, requests: u64) -> String {
+        let per = |secs: f64| secs / requests.max(1) as f64 * 1e6;
+        let own = format!("{:.0} µs of server CPU per request", per(cpu_secs() - self.own));
+        match postgres_cpu_secs() - self.postgres {
+            pg if pg > 0.0 => format!("{own}, {:.0} µs of PostgreSQL's", per(pg)),
+            _ => own,
+        }
+    }
+}
+
+/// A process's name and CPU seconds from its `/proc/<pid>/stat`.
+fn process_cpu(stat: &str) -> Option<(String, f64)> {
+    let (head, rest) = stat.rsplit_once(')')?;
+    let name = head.split_once('(')?.1.to_owned();
+    // Fields after the parenthesised name; utime and stime are the 12th and 13th.
     let ticks: f64 = rest
         .split_whitespace()
         .skip(11)
         .take(2)
         .filter_map(|v| v.parse::<f64>().ok())
         .sum();
-    ticks / 100.0
+    Some((name, ticks / 100.0))
 }
 
 /// A fresh database for `backend` (`sqlite` or `postgres`, the latter at

@@ -365,6 +365,15 @@ impl Store {
         }
     }
 
+    /// Tenant-scoped reads of one statement each, with no need of one snapshot: on PostgreSQL
+    /// in autocommit, a round trip each instead of a transaction's three (BEGIN with the tenant
+    /// settings, the read, COMMIT), on the owner role as [`Store::write_at_once`] runs, so each
+    /// statement's own tenant filter is the wall; on SQLite what [`Store::tenant_read`] is.
+    /// For what every plugin run reads first (its installation, its event).
+    pub async fn autocommit_read(&self) -> Result<Read> {
+        Ok(Read::Conn(self.pool.acquire().await?))
+    }
+
     /// Reads that precede knowing the tenant (a credential looked up by its hash).
     pub(crate) async fn system_read(&self) -> Result<Read> {
         Ok(Read::Conn(self.pool.acquire().await?))

@@ -87,7 +87,7 @@ pub async fn prepared(state: &AppState, ctx: &TenantCtx, code: &Code) -> Result<
             .map(|e| e.wasm.clone())
             .ok_or(DomainError::NotFound)?,
         Source::Upload(id) => {
-            let mut read = state.store.tenant_read(ctx).await?;
+            let mut read = state.store.autocommit_read().await?;
             let wasm = store::plugins::wasm(&mut read, ctx, id, &code.manifest.version).await?;
             read.commit().await?;
             Arc::new(wasm)

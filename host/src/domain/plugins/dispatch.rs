@@ -177,7 +177,7 @@ async fn deliver(state: &Arc<AppState>, job: &Job) -> HandlerResult {
     };
     let (event, trigger) = match delivery.what {
         What::Domain { event_id } => {
-            let mut read = state.store.tenant_read(&ctx).await?;
+            let mut read = state.store.autocommit_read().await?;
             let row = store::outbox::get(&mut read, &ctx, &event_id).await;
             read.commit().await?;
             let row = match row {

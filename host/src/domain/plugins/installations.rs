@@ -263,7 +263,9 @@ pub async fn delete(state: &AppState, ctx: &TenantCtx, id: &InstallationId) -> R
 
 /// The installation ready to run.
 pub async fn load(state: &AppState, ctx: &TenantCtx, id: &InstallationId) -> Result<Loaded> {
-    let mut read = state.store.tenant_read(ctx).await?;
+    // The installation, then (for an upload) its version's manifest: rows that do not change
+    // together, and the version's never changes.
+    let mut read = state.store.autocommit_read().await?;
     let (row, code) = load_row(state, &mut read, ctx, id).await?;
     read.commit().await?;
     let mut config: Map<String, Value> = stored(&row.config)?;
