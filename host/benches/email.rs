@@ -267,7 +267,7 @@ async fn load_tracking(state: &Arc<AppState>, ctx: &TenantCtx, backend: &str, ba
             "[{backend}] {kind}: {requests} requests from {clients} clients in {secs:.1} s = {:.0} req/s",
             requests as f64 / secs
         );
-        let cpu = common::CpuSince::now();
+        let cpu = common::CpuSince::now(backend);
         let paths: Vec<&str> = urls.iter().map(|u| u.trim_start_matches(base)).collect();
         if let Some((rate, done)) = common::wrk(base, clients, &paths, r#"return wrk.format("GET", line)"#).await {
             // CPU per request: steadier than the rate on a shared machine.

@@ -166,7 +166,7 @@ async fn run(backend: &str) {
         })
         .collect();
     let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
-    let cpu = common::CpuSince::now();
+    let cpu = common::CpuSince::now(backend);
     if let Some((rate, done)) = common::wrk(&url, clients, &lines, WRK_REQUEST).await {
         println!(
             "[{backend}] shopify orders/create: {rate:.0} req/s from wrk in a process of its own, {clients} connections; \
@@ -189,7 +189,9 @@ async fn run(backend: &str) {
 
 #[tokio::main]
 async fn main() {
-    for backend in common::backends() {
-        run(&backend).await;
-    }
+    // Each backend in a process of its own, as peak RSS is the process's.
+    let Some(backend) = common::backend_in_own_process() else {
+        return;
+    };
+    run(&backend).await;
 }

@@ -10,13 +10,29 @@ use switchboard::state::AppState;
 use switchboard::tenancy::{Actor, TenantCtx};
 
 pub fn peak_rss_mb() -> f64 {
+    status_mb("VmHWM:")
+}
+
+/// The resident set now.
+pub fn rss_mb() -> f64 {
+    status_mb("VmRSS:")
+}
+
+/// A size in `/proc/self/status`, in MB.
+fn status_mb(field: &str) -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     let kb: f64 = status
         .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .find_map(|l| l.strip_prefix(field))
         .and_then(|v| v.split_whitespace().next()?.parse().ok())
         .unwrap_or(0.0);
     kb / 1024.0
+}
+
+/// Starts peak RSS over from the current RSS (Linux's `clear_refs` 5), so [`peak_rss_mb`] tells
+/// one phase's peak instead of the whole run's.
+pub fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
 /// CPU seconds this process has used: on a machine shared with other work, a steadier figure
@@ -41,27 +57,28 @@ pub fn postgres_cpu_secs() -> f64 {
         .sum()
 }
 
-/// CPU spent from a point on, by this process (the server) and by PostgreSQL's processes.
+/// CPU spent from a point on, by this process (the server) and, when the backend is
+/// PostgreSQL, by PostgreSQL's processes.
 pub struct CpuSince {
     own: f64,
-    postgres: f64,
+    postgres: Option<f64>,
 }
 
 impl CpuSince {
-    pub fn now() -> Self {
+    pub fn now(backend: &str) -> Self {
         Self {
             own: cpu_secs(),
-            postgres: postgres_cpu_secs(),
+            postgres: (backend == "postgres").then(postgres_cpu_secs),
         }
     }
 
     /// Each request's share since then, as printed after a wrk run: the server's CPU, and
-    /// PostgreSQL's when it ran here and worked.
+    /// PostgreSQL's when it is the backend and runs on this machine.
     pub fn per_request(&self, requests: u64) -> String {
         let per = |secs: f64| secs / requests.max(1) as f64 * 1e6;
         let own = format!("{:.0} µs of server CPU per request", per(cpu_secs() - self.own));
-        match postgres_cpu_secs() - self.postgres {
-            pg if pg > 0.0 => format!("{own}, {:.0} µs of PostgreSQL's", per(pg)),
+        match self.postgres.map(|before| postgres_cpu_secs() - before) {
+            Some(pg) if pg > 0.0 => format!("{own}, {:.0} µs of PostgreSQL's", per(pg)),
             _ => own,
         }
     }
