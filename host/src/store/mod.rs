@@ -369,7 +369,7 @@ impl Store {
     /// in autocommit, a round trip each instead of a transaction's three (BEGIN with the tenant
     /// settings, the read, COMMIT), on the owner role as [`Store::write_at_once`] runs, so each
     /// statement's own tenant filter is the wall; on SQLite what [`Store::tenant_read`] is.
-    /// For what every plugin run reads first (its installation, its event).
+    /// For what every plugin run reads first (its installation, its event, its KV entries).
     pub async fn autocommit_read(&self) -> Result<Read> {
         Ok(Read::Conn(self.pool.acquire().await?))
     }

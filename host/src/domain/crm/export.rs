@@ -12,8 +12,8 @@ use super::custom_fields::{self, Definition};
 use super::customers::{self, ListParams};
 use crate::domain::{DomainError, Result};
 use crate::state::AppState;
-use crate::store::customer_export::{self, End, Page, Text};
-use crate::store::{self, customers::After, customers::ListQuery};
+use crate::store::customer_export::{self, Page, Text};
+use crate::store::{self, customers::After, customers::ListQuery, Backend, Conn};
 use crate::tenancy::TenantCtx;
 
 /// Rows per database page; each page is one short read, and larger pages mean fewer of them.
@@ -149,7 +149,10 @@ impl Readers {
     async fn read(&self, state: &AppState, ctx: &TenantCtx, query: &ListQuery) -> Result<Page> {
         let gone = || DomainError::Io(std::io::Error::other("export connections closed"));
         let mut conn = self.take.lock().await.recv().await.ok_or_else(gone)?;
-        let page = read_page(state, &mut conn, ctx, query).await;
+        let page = read_on(state, &mut conn, ctx, async |read, backend| {
+            customer_export::page(read, ctx, backend, query).await
+        })
+        .await;
         let _ = self.give.send(conn);
         page
     }
@@ -174,7 +177,10 @@ async fn pump(
             async move {
                 let Some(after) = after else { return Ok(None) };
                 let q = ListQuery { after, ..query };
-                let end = read_end(&state, &mut conn, &ctx, &q).await?;
+                let end = read_on(&state, &mut conn, &ctx, async |read, backend| {
+                    customer_export::end(read, &ctx, backend, &q).await
+                })
+                .await?;
                 let Some(last) = end.last else { return Ok(None) };
                 let next = (end.len == q.limit).then(|| After::Created(last.clone()));
                 let page = ListQuery {
@@ -209,21 +215,15 @@ async fn pump(
     Ok(())
 }
 
-async fn read_end(state: &AppState, conn: &mut PoolConnection<Any>, ctx: &TenantCtx, query: &ListQuery) -> Result<End> {
-    let mut read = state.store.tenant_read_on(conn, ctx).await?;
-    let end = customer_export::end(&mut read, ctx, state.store.backend(), query).await?;
-    read.commit().await.map_err(store::StoreError::from)?;
-    Ok(end)
-}
-
-async fn read_page(
+/// Runs `read` (one of `customer_export`'s reads) in a read unit of its own on `conn`.
+async fn read_on<T>(
     state: &AppState,
     conn: &mut PoolConnection<Any>,
     ctx: &TenantCtx,
-    query: &ListQuery,
-) -> Result<Page> {
-    let mut read = state.store.tenant_read_on(conn, ctx).await?;
-    let page = customer_export::page(&mut read, ctx, state.store.backend(), query).await?;
-    read.commit().await.map_err(store::StoreError::from)?;
-    Ok(page)
+    read: impl AsyncFnOnce(&mut Conn, Backend) -> store::Result<T>,
+) -> Result<T> {
+    let mut unit = state.store.tenant_read_on(conn, ctx).await?;
+    let value = read(&mut unit, state.store.backend()).await?;
+    unit.commit().await.map_err(store::StoreError::from)?;
+    Ok(value)
 }

@@ -186,12 +186,11 @@ impl TenantHost {
         self.read(Alone::Transaction, f)
     }
 
-    /// [`Self::reading`] for one statement on the run's own KV namespace: alone, it runs on a
-    /// pooled connection in autocommit, one round trip where a read-only transaction takes
-    /// three (BEGIN with the tenant settings, the read, COMMIT). On PostgreSQL that is the
-    /// owner role, as [`store::Store::write_at_once`] runs: the statement's tenant and
-    /// installation are the wall, not row-level security. Measured over 10 KV gets answered
-    /// by one snapshot read: 419–465 → 254–266 µs a call on PostgreSQL.
+    /// [`Self::reading`] for one statement on the run's own KV namespace: alone, it runs in
+    /// autocommit ([`store::Store::autocommit_read`]), one round trip where a read-only
+    /// transaction takes three; the statement's tenant and installation are the wall.
+    /// Measured over 10 KV gets answered by one snapshot read: 419–465 → 254–266 µs a call on
+    /// PostgreSQL.
     fn reading_kv<T>(&self, f: impl AsyncFnOnce(&mut Conn) -> HostResult<T>) -> HostResult<T> {
         self.read(Alone::Autocommit, f)
     }
@@ -210,7 +209,7 @@ impl TenantHost {
                     read.commit().await?;
                     Ok(value)
                 }
-                Alone::Autocommit => f(&mut *self.state.store.connection().await?).await,
+                Alone::Autocommit => f(&mut *self.state.store.autocommit_read().await?).await,
             }
         })
     }
