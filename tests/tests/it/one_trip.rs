@@ -34,7 +34,10 @@ async fn a_write_at_once_lands_whole_or_not_at_all_returns_its_rows_and_leaves_i
         bulk::domain_events(&ctx, &row(&first), now_ms()),
     ]
     .concat();
-    assert!(store.write_at_once::<(String,)>(&mut conn, &failing).await.is_err());
+    assert!(store
+        .write_at_once::<(String,)>(&mut conn, &[], &failing)
+        .await
+        .is_err());
     // The turn ends before the API is asked (on SQLite it is the one writer's).
     drop(conn);
     assert_eq!(event_ids(&owner, "webhook.test").await, Vec::<String>::new());
@@ -47,7 +50,10 @@ async fn a_write_at_once_lands_whole_or_not_at_all_returns_its_rows_and_leaves_i
     ]
     .concat();
     passing.last_mut().unwrap().push(" RETURNING id");
-    let returned = store.write_at_once::<(String,)>(&mut conn, &passing).await.unwrap();
+    let returned = store
+        .write_at_once::<(String,)>(&mut conn, &[], &passing)
+        .await
+        .unwrap();
     assert_eq!(returned, [(second.clone(),)]);
     drop(conn);
     let mut written = event_ids(&owner, "webhook.test").await;

@@ -1,7 +1,7 @@
 //! Opens and clicks arrive far faster than one transaction each could commit, so they are
 //! group-committed: each request queues its event and waits for the commit that includes it; a
 //! writer takes whatever is queued (up to [`BATCH`]) and writes it in one atomic write that
-//! reads the messages as it inserts ([`engagements`], sent at once by
+//! reads the messages once as it inserts ([`engagements`], sent at once by
 //! [`Store::write_at_once`]: one round trip on both backends). A request still answers only
 //! once its event is durable, so a hit that was answered is never lost.
 //!
@@ -105,8 +105,9 @@ async fn write(store: &Store, conn: &mut TurnConn, batch: Vec<(Hit, Reply)>) {
             host_tenant: hit.host_tenant.as_ref().map(TenantId::as_str),
         })
         .collect();
-    let statements = engagements::statements(store.backend(), &hits, at, &rfc3339_text(at));
-    match store.write_at_once::<(String,)>(conn, &statements).await {
+    let found = [engagements::found(&hits)];
+    let statements = engagements::statements(store.backend(), at, &rfc3339_text(at));
+    match store.write_at_once::<(String,)>(conn, &found, &statements).await {
         Ok(recorded) => {
             // By event id, not message id: a hit on another tenant's tracking domain is not
             // found even when a hit on the right one for the same message is in the batch.
