@@ -50,17 +50,13 @@ impl Store {
 /// snapshot, and a materialized one once however many read it.
 fn chained(with: &[(&str, Sql)], statements: &[Sql]) -> Sql {
     let (last, rest) = statements.split_last().expect("at least one statement");
-    let clauses = with
-        .iter()
-        .map(|(name, rows)| (format!("{name} AS MATERIALIZED ("), rows))
-        .chain(rest.iter().enumerate().map(|(i, s)| (format!("w{i} AS ("), s)));
     let mut sql = Sql::default();
-    for (i, (head, body)) in clauses.enumerate() {
-        sql.push(if i == 0 { "WITH " } else { ", " })
-            .push(&head)
-            .append(body)
-            .push(") ");
-    }
+    push_with(
+        &mut sql,
+        with.iter()
+            .map(|(name, rows)| (format!("{name} AS MATERIALIZED"), rows))
+            .chain(rest.iter().enumerate().map(|(i, s)| (format!("w{i} AS"), s))),
+    );
     sql.append(last);
     sql
 }
@@ -69,16 +65,23 @@ fn in_transaction(with: &[(&str, Sql)], statements: &[Sql]) -> Sql {
     let mut sql = Sql::new("BEGIN IMMEDIATE");
     for s in statements {
         sql.push("; ");
-        for (i, (name, rows)) in with.iter().enumerate() {
-            sql.push(if i == 0 { "WITH " } else { ", " })
-                .push(&format!("{name} AS ("))
-                .append(rows)
-                .push(") ");
-        }
+        push_with(&mut sql, with.iter().map(|(name, rows)| (format!("{name} AS"), rows)));
         sql.append(s);
     }
     sql.push("; COMMIT");
     sql
+}
+
+/// `WITH head0 (body0) , head1 (body1) ` for the clauses given (each head ends in `AS` or
+/// `AS MATERIALIZED`), nothing for none.
+fn push_with<'a>(sql: &mut Sql, clauses: impl IntoIterator<Item = (String, &'a Sql)>) {
+    for (i, (head, body)) in clauses.into_iter().enumerate() {
+        sql.push(if i == 0 { "WITH " } else { ", " })
+            .push(&head)
+            .push(" (")
+            .append(body)
+            .push(") ");
+    }
 }
 
 #[cfg(test)]
