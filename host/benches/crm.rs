@@ -130,7 +130,7 @@ async fn run(backend: &str, n: usize) {
     write_csv(&csv_path, n).expect("csv");
     let workers = Workers::start(state.clone());
     let mut settled = state.jobs.settled();
-    let (started, cpu) = (Instant::now(), common::cpu_secs());
+    let (started, cpu) = (Instant::now(), common::CpuSince::now(backend));
     let file = tokio::fs::File::open(&csv_path).await.expect("open csv");
     let mapping: serde_json::Map<String, serde_json::Value> =
         CSV_COLUMNS.iter().map(|c| (c.to_string(), json!(c))).collect();
@@ -156,10 +156,10 @@ async fn run(backend: &str, n: usize) {
         "import finished: {done:?}"
     );
     println!(
-        "{backend:9} import           {n} rows in {secs:.1} s = {:.0} rows/s, peak RSS {:.0} MB, process CPU {:.1} s",
+        "{backend:9} import           {n} rows in {secs:.1} s = {:.0} rows/s, peak RSS {:.0} MB, {}",
         n as f64 / secs,
         peak_rss_mb(),
-        common::cpu_secs() - cpu
+        cpu.per(n as u64, "row")
     );
     workers.stop().await;
 

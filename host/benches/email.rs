@@ -273,7 +273,7 @@ async fn load_tracking(state: &Arc<AppState>, ctx: &TenantCtx, backend: &str, ba
             // CPU per request: steadier than the rate on a shared machine.
             println!(
                 "[{backend}] {kind}: {rate:.0} req/s from wrk in a process of its own, {clients} connections; {}",
-                cpu.per_request(done)
+                cpu.per(done, "request")
             );
         }
     }

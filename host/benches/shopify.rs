@@ -171,7 +171,7 @@ async fn run(backend: &str) {
         println!(
             "[{backend}] shopify orders/create: {rate:.0} req/s from wrk in a process of its own, {clients} connections; \
              {}{}",
-            cpu.per_request(done),
+            cpu.per(done, "request"),
             if done as usize > more { " (deliveries came round again: raise BENCH_WRK_WEBHOOKS)" } else { "" }
         );
     }

@@ -39,19 +39,20 @@ pub fn reset_peak_rss() {
 /// than wall time (it leaves out the database server's own CPU on PostgreSQL).
 pub fn cpu_secs() -> f64 {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    process_cpu(&stat).map_or(0.0, |(_, secs)| secs)
+    process_cpu(&stat, Children::Left).map_or(0.0, |(_, secs)| secs)
 }
 
 /// CPU seconds used by the PostgreSQL server's processes on this machine (0 when it runs
-/// elsewhere): with [`cpu_secs`], where a request's CPU goes. Processes that exit in between
-/// take theirs with them; the pool's connections live through a run.
+/// elsewhere): with [`cpu_secs`], where a request's CPU goes. A backend that exited (a closed
+/// bulk connection) is counted too: the postmaster reaps it, which adds its CPU to the
+/// postmaster's children's time.
 pub fn postgres_cpu_secs() -> f64 {
     let Ok(dir) = std::fs::read_dir("/proc") else {
         return 0.0;
     };
     dir.flatten()
         .filter_map(|entry| std::fs::read_to_string(entry.path().join("stat")).ok())
-        .filter_map(|stat| process_cpu(&stat))
+        .filter_map(|stat| process_cpu(&stat, Children::Reaped))
         .filter(|(name, _)| name == "postgres")
         .map(|(_, secs)| secs)
         .sum()
@@ -72,11 +73,11 @@ impl CpuSince {
         }
     }
 
-    /// Each request's share since then, as printed after a wrk run: the server's CPU, and
-    /// PostgreSQL's when it is the backend and runs on this machine.
-    pub fn per_request(&self, requests: u64) -> String {
-        let per = |secs: f64| secs / requests.max(1) as f64 * 1e6;
-        let own = format!("{:.0} µs of server CPU per request", per(cpu_secs() - self.own));
+    /// Each of `count` items' share since then (a request over a wrk run, a row of an import):
+    /// the server's CPU, and PostgreSQL's when it is the backend and runs on this machine.
+    pub fn per(&self, count: u64, item: &str) -> String {
+        let per = |secs: f64| secs / count.max(1) as f64 * 1e6;
+        let own = format!("{:.0} µs of server CPU per {item}", per(cpu_secs() - self.own));
         match self.postgres.map(|before| postgres_cpu_secs() - before) {
             Some(pg) if pg > 0.0 => format!("{own}, {:.0} µs of PostgreSQL's", per(pg)),
             _ => own,
@@ -84,15 +85,24 @@ impl CpuSince {
     }
 }
 
+/// Whether a process's CPU includes its children's that it waited for.
+#[derive(Clone, Copy, PartialEq)]
+enum Children {
+    /// Left out: the bench's own children (`wrk`) are not the server.
+    Left,
+    Reaped,
+}
+
 /// A process's name and CPU seconds from its `/proc/<pid>/stat`.
-fn process_cpu(stat: &str) -> Option<(String, f64)> {
+fn process_cpu(stat: &str, children: Children) -> Option<(String, f64)> {
     let (head, rest) = stat.rsplit_once(')')?;
     let name = head.split_once('(')?.1.to_owned();
-    // Fields after the parenthesised name; utime and stime are the 12th and 13th.
+    // Fields after the parenthesised name; utime and stime are the 12th and 13th, the waited-for
+    // children's cutime and cstime the 14th and 15th.
     let ticks: f64 = rest
         .split_whitespace()
         .skip(11)
-        .take(2)
+        .take(if children == Children::Reaped { 4 } else { 2 })
         .filter_map(|v| v.parse::<f64>().ok())
         .sum();
     Some((name, ticks / 100.0))
