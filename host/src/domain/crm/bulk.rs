@@ -1,6 +1,7 @@
-//! Creating many customers at once (imports): every row is validated in memory, identifiers are
-//! checked against the batch and the database with one query, and the valid rows are written
-//! with multi-row statements. Each created customer still gets its `customer.created` event.
+//! Creating many customers at once (imports). [`Prepared`] validates every row in memory, with
+//! no database at hand (so an import prepares its next batch while one is written); [`write`]
+//! checks the identifiers against the database with one query and writes the valid rows with
+//! multi-row statements. Each created customer still gets its `customer.created` event.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -23,54 +24,59 @@ fn conflict(field: &str) -> DomainError {
     }
 }
 
-/// Creates every valid row of `rows` (`(row number, input)`) inside `tx`.
-pub async fn create_many_in(
-    tx: &mut Conn,
-    ctx: &TenantCtx,
-    defs: &HashMap<String, Definition>,
-    rows: Vec<(usize, CustomerInput)>,
-) -> Result<Vec<RowResult>> {
-    let mut results: Vec<RowResult> = Vec::with_capacity(rows.len());
-    let mut valid = Vec::new();
-    let mut seen: [HashSet<String>; 3] = Default::default();
-    for (n, input) in rows {
+/// Rows validated and turned into the rows to insert, not written yet.
+#[derive(Default)]
+pub struct Prepared {
+    /// When the customers were created.
+    now: i64,
+    /// Rows refused by validation or as a repeat of an earlier row's identifier.
+    refused: Vec<RowResult>,
+    /// The customers to create with their row numbers; `events[i]` is `customers[i]`'s.
+    numbers: Vec<usize>,
+    customers: Vec<(String, Fields)>,
+    events: Vec<(String, &'static str, String)>,
+    values: Vec<FieldValue>,
+    tags: Vec<(String, String)>,
+    /// Every email, phone and external id the customers carry.
+    identifiers: [HashSet<String>; 3],
+}
+
+#[cfg(test)]
+impl Prepared {
+    pub fn to_create(&self) -> usize {
+        self.customers.len()
+    }
+
+    pub fn refused(&self) -> usize {
+        self.refused.len()
+    }
+}
+
+impl Prepared {
+    pub fn new() -> Self {
+        Self {
+            now: now_ms(),
+            ..Self::default()
+        }
+    }
+
+    /// Validates row `n` against `defs` and adds what [`write`] inserts for it.
+    pub fn add(&mut self, defs: &HashMap<String, Definition>, n: usize, input: CustomerInput) {
         let checked = match check(defs, input) {
             Ok(c) => c,
             Err(e) => {
-                results.push((n, Err(e)));
-                continue;
+                self.refused.push((n, Err(e)));
+                return;
             }
         };
         let fields = merged(None, &checked.input);
         let ids = identifiers(&fields);
-        if let Some(field) = clash(&ids, &seen) {
-            results.push((n, Err(conflict(field))));
-            continue;
+        if let Some(field) = clash(&ids, &self.identifiers) {
+            self.refused.push((n, Err(conflict(field))));
+            return;
         }
-        for (set, v) in seen.iter_mut().zip(ids) {
+        for (set, v) in self.identifiers.iter_mut().zip(ids) {
             set.extend(v.map(str::to_owned));
-        }
-        valid.push((n, checked, fields));
-    }
-
-    let lists: Vec<Vec<&str>> = seen.iter().map(|s| s.iter().map(String::as_str).collect()).collect();
-    let taken = store::bulk::existing_identifiers(tx, ctx, &lists[0], &lists[1], &lists[2]).await?;
-    let mut taken_sets: [HashSet<String>; 3] = Default::default();
-    for (email, phone, ext) in taken {
-        for (set, v) in taken_sets.iter_mut().zip([email, phone, ext]) {
-            set.extend(v);
-        }
-    }
-
-    let now = now_ms();
-    let mut customers = Vec::new();
-    let mut values: Vec<FieldValue> = Vec::new();
-    let mut tags = Vec::new();
-    let mut events = Vec::new();
-    for (n, checked, fields) in valid {
-        if let Some(field) = clash(&identifiers(&fields), &taken_sets) {
-            results.push((n, Err(conflict(field))));
-            continue;
         }
         let id = CustomerId::generate().to_string();
         let mut custom = serde_json::Map::new();
@@ -79,13 +85,14 @@ pub async fn create_many_in(
             .iter()
             .filter_map(|(k, s)| s.as_ref().map(|s| (k, s)))
         {
-            values.push((id.clone(), key.clone(), stored.text.clone(), stored.num));
+            self.values
+                .push((id.clone(), key.clone(), stored.text.clone(), stored.num));
             if let Some(def) = defs.get(key) {
                 custom.insert(key.clone(), def.decode(stored.text.as_deref(), stored.num));
             }
         }
         let customer_tags = checked.tags.unwrap_or_default();
-        tags.extend(customer_tags.iter().map(|t| (id.clone(), t.clone())));
+        self.tags.extend(customer_tags.iter().map(|t| (id.clone(), t.clone())));
         let customer = Customer {
             id: id.clone(),
             email: fields.email.clone(),
@@ -102,23 +109,88 @@ pub async fn create_many_in(
                 t
             },
             consent: BTreeMap::new(),
-            created_at: now,
-            updated_at: now,
+            created_at: self.now,
+            updated_at: self.now,
         };
-        events.push((
+        self.events.push((
             DomainEventId::generate().to_string(),
             outbox::CUSTOMER_CREATED,
             json!(customer).to_string(),
         ));
-        customers.push((id.clone(), fields));
-        results.push((n, Ok(id)));
+        self.numbers.push(n);
+        self.customers.push((id, fields));
     }
-    store::bulk::insert_customers(tx, ctx, &customers).await?;
-    store::bulk::insert_field_values(tx, ctx, &values).await?;
-    store::bulk::insert_tags(tx, ctx, &tags).await?;
-    store::bulk::insert_domain_events(tx, ctx, &events).await?;
+}
+
+/// Creates every valid row of `rows` (`(row number, input)`) inside `tx`.
+pub async fn create_many_in(
+    tx: &mut Conn,
+    ctx: &TenantCtx,
+    defs: &HashMap<String, Definition>,
+    rows: Vec<(usize, CustomerInput)>,
+) -> Result<Vec<RowResult>> {
+    let mut prepared = Prepared::new();
+    for (n, input) in rows {
+        prepared.add(defs, n, input);
+    }
+    write(tx, ctx, prepared).await
+}
+
+/// Writes `p` inside `tx`: every prepared row whose identifiers no customer holds yet. The
+/// results come in row order.
+pub async fn write(tx: &mut Conn, ctx: &TenantCtx, mut p: Prepared) -> Result<Vec<RowResult>> {
+    let lists: Vec<Vec<&str>> = p
+        .identifiers
+        .iter()
+        .map(|s| s.iter().map(String::as_str).collect())
+        .collect();
+    let taken = store::bulk::existing_identifiers(tx, ctx, &lists[0], &lists[1], &lists[2]).await?;
+    let mut results = std::mem::take(&mut p.refused);
+    if !taken.is_empty() {
+        let mut taken_sets: [HashSet<String>; 3] = Default::default();
+        for (email, phone, ext) in taken {
+            for (set, v) in taken_sets.iter_mut().zip([email, phone, ext]) {
+                set.extend(v);
+            }
+        }
+        drop_taken(&mut p, &taken_sets, &mut results);
+    }
+    store::bulk::insert_customers(tx, ctx, &p.customers).await?;
+    store::bulk::insert_field_values(tx, ctx, &p.values).await?;
+    store::bulk::insert_tags(tx, ctx, &p.tags).await?;
+    store::bulk::insert_domain_events(tx, ctx, &p.events).await?;
+    results.extend(p.numbers.into_iter().zip(p.customers).map(|(n, (id, _))| (n, Ok(id))));
     results.sort_by_key(|(n, _)| *n);
     Ok(results)
+}
+
+/// Refuses the prepared customers with an identifier in `taken`, and drops their rows.
+fn drop_taken(p: &mut Prepared, taken: &[HashSet<String>; 3], results: &mut Vec<RowResult>) {
+    let mut dropped = HashSet::new();
+    let keep: Vec<bool> = p
+        .customers
+        .iter()
+        .zip(&p.numbers)
+        .map(|((id, fields), n)| match clash(&identifiers(fields), taken) {
+            Some(field) => {
+                results.push((*n, Err(conflict(field))));
+                dropped.insert(id.clone());
+                false
+            }
+            None => true,
+        })
+        .collect();
+    retain_kept(&mut p.customers, &keep);
+    retain_kept(&mut p.events, &keep);
+    retain_kept(&mut p.numbers, &keep);
+    p.values.retain(|(customer, ..)| !dropped.contains(customer));
+    p.tags.retain(|(customer, _)| !dropped.contains(customer));
+}
+
+/// Keeps the items whose flag in `keep` (one per item, in order) is set.
+fn retain_kept<T>(items: &mut Vec<T>, keep: &[bool]) {
+    let mut flags = keep.iter();
+    items.retain(|_| flags.next().copied().unwrap_or(false));
 }
 
 const NAMES: [&str; 3] = ["email", "phone", "external_id"];

@@ -47,7 +47,7 @@ impl FieldType {
 }
 
 /// A definition as the rest of the domain uses it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Definition {
     pub key: String,
     pub field_type: FieldType,

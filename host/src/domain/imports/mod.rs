@@ -1,5 +1,6 @@
 //! CSV imports of customers: the upload is spooled to disk and an import job does the rows.
 
+pub mod ahead;
 pub mod mapping;
 pub mod run;
 pub mod source;

@@ -1,17 +1,18 @@
 //! The import job: reads the file in batches of rows, one transaction per batch, and
 //! checkpoints `rows_done` with each commit so a restarted job resumes after the last batch.
 
-use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use sqlx::pool::PoolConnection;
 use sqlx::Any;
 
+use super::ahead::{self, Batch, Definitions, Preparing};
 use super::mapping::{Columns, Mapping};
 use super::source::{Row, Source, SourceError};
 use super::{upload, Mode};
 use crate::domain::crm::bulk;
-use crate::domain::crm::custom_fields::{self, Definition};
+use crate::domain::crm::custom_fields;
 use crate::domain::crm::customers::{self, Upserted};
 use crate::domain::DomainError;
 use crate::ids::ImportId;
@@ -44,6 +45,9 @@ pub enum RunError {
     /// Another worker holds the job now; it carries on from the last committed batch.
     #[error("the job's lease passed to another worker")]
     LeaseLost,
+    /// The task reading the file ended before the file did (see the log); a retry reads again.
+    #[error("reading the file stopped before its end")]
+    ReaderStopped,
     /// Anything else (the database, the disk) may pass: the job retries.
     #[error(transparent)]
     Domain(#[from] DomainError),
@@ -74,35 +78,36 @@ pub async fn run(
     import: &ImportRow,
 ) -> Result<(), RunError> {
     let mode = Mode::parse(&import.mode).unwrap_or(Mode::Create);
-    let mut source = Source::open(Path::new(&import.file_path)).await?;
+    let source = Source::open(Path::new(&import.file_path)).await?;
     let mut conn = state.store.bulk_connection().await?;
     let mapping = import.mapping.as_deref().map(Mapping::from_stored);
     let columns = Mapping::bind(mapping.as_ref(), &source.headers).map_err(RunError::Mapping)?;
+    let preparing = match mode {
+        Mode::Create => {
+            let mut read = state.store.tenant_read_on(&mut conn, ctx).await?;
+            let defs = custom_fields::definitions(&mut read, ctx).await?;
+            read.commit().await.map_err(StoreError::from)?;
+            Some(Preparing {
+                columns: columns.clone(),
+                defs: Arc::new(defs),
+            })
+        }
+        Mode::Upsert => None,
+    };
     // Rows committed by an earlier attempt are read past, not written again.
-    let mut row_number = 0i64;
-    while row_number < import.rows_done {
-        if source.next().await?.is_none() {
-            break;
-        }
-        row_number += 1;
-    }
+    let mut batches = ahead::start(source, import.rows_done, preparing);
+    let mut row_number = import.rows_done;
     loop {
-        let mut batch = Vec::with_capacity(BATCH_ROWS);
-        while batch.len() < BATCH_ROWS {
-            match source.next().await? {
-                Some(row) => {
-                    row_number += 1;
-                    batch.push((row_number, row));
-                }
-                None => break,
-            }
-        }
-        if batch.is_empty() {
-            break;
-        }
-        let last = batch.len() < BATCH_ROWS;
+        let batch = match batches.recv().await {
+            Some(Ok(Some(batch))) => batch,
+            Some(Ok(None)) => break,
+            Some(Err(e)) => return Err(e.into()),
+            None => return Err(RunError::ReaderStopped),
+        };
+        let rows = batch.rows.len();
+        row_number = batch.rows.last().map_or(row_number, |(n, _)| *n);
         write_batch(state, &mut conn, ctx, job, id, mode, &columns, batch).await?;
-        if last {
+        if rows < BATCH_ROWS {
             break;
         }
         // After the first batch and then every so often, while the tables grow fastest
@@ -140,7 +145,7 @@ async fn write_batch(
     id: &ImportId,
     mode: Mode,
     columns: &Columns,
-    batch: Vec<(i64, Row)>,
+    batch: Batch,
 ) -> Result<(), RunError> {
     let mut tx = state.store.tenant_tx_on(conn, ctx).await?;
     // Renewing the lease in the batch's own transaction keeps it alive however busy the
@@ -148,14 +153,14 @@ async fn write_batch(
     hold_lease(state, &mut tx, job).await?;
     let defs = custom_fields::definitions(&mut tx, ctx).await?;
     let mut progress = Progress {
-        rows: batch.len() as i64,
+        rows: batch.rows.len() as i64,
         ..Progress::default()
     };
     if matches!(mode, Mode::Create) {
         return create_batch(tx, ctx, id, &defs, columns, batch, progress).await;
     }
     let mut mark = Mark::new("import_row");
-    for (row_number, row) in batch {
+    for (row_number, row) in batch.rows {
         let errors = match row {
             Row::Invalid(reason) => vec![(String::new(), reason)],
             Row::Cells(cells) => match write_row(&mut tx, &mut mark, ctx, &defs, mode, columns, &cells).await? {
@@ -191,23 +196,21 @@ async fn create_batch(
     mut tx: store::BulkTx<'_>,
     ctx: &TenantCtx,
     id: &ImportId,
-    defs: &HashMap<String, Definition>,
+    defs: &Definitions,
     columns: &Columns,
-    batch: Vec<(i64, Row)>,
+    mut batch: Batch,
     mut progress: Progress,
 ) -> Result<(), RunError> {
-    let mut inputs = Vec::with_capacity(batch.len());
-    let mut errors: Vec<(i64, RowErrors)> = Vec::new();
-    for (row_number, row) in batch {
-        match row {
-            Row::Invalid(reason) => errors.push((row_number, vec![(String::new(), reason)])),
-            Row::Cells(cells) => {
-                let cells: Vec<&str> = cells.iter().map(String::as_str).collect();
-                inputs.push((row_number as usize, columns.input(&cells, defs)));
-            }
-        }
-    }
-    for (row_number, result) in bulk::create_many_in(&mut tx, ctx, defs, inputs).await? {
+    let prepared = batch.prepared_for(columns, defs);
+    let mut errors: Vec<(i64, RowErrors)> = batch
+        .rows
+        .into_iter()
+        .filter_map(|(row_number, row)| match row {
+            Row::Invalid(reason) => Some((row_number, vec![(String::new(), reason)])),
+            Row::Cells(_) => None,
+        })
+        .collect();
+    for (row_number, result) in bulk::write(&mut tx, ctx, prepared).await? {
         match result {
             Ok(_) => progress.created += 1,
             Err(e) => errors.push((row_number as i64, refusal(columns, e))),
@@ -258,7 +261,7 @@ async fn write_row(
     tx: &mut Conn,
     mark: &mut Mark,
     ctx: &TenantCtx,
-    defs: &HashMap<String, Definition>,
+    defs: &Definitions,
     mode: Mode,
     columns: &Columns,
     cells: &[String],
