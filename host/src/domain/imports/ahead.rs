@@ -1,7 +1,7 @@
 //! Reading the file ahead of the writer: a task reads the next batch of rows, and in create mode
-//! validates it, while the database writes the batch before it. The writer
-//! and the database are one core's work (SQLite's thread, or PostgreSQL's process); reading and
-//! validating were a third of an import's CPU, spent while the database waited.
+//! validates it, while the database writes the batch before it. The writer and the database are
+//! one core's work (SQLite's thread, or PostgreSQL's process); reading and validating were a
+//! third of an import's CPU, spent while the database waited.
 
 use std::collections::HashMap;
 use std::sync::Arc;
