@@ -25,7 +25,6 @@ fn conflict(field: &str) -> DomainError {
 }
 
 /// Rows validated and turned into the rows to insert, not written yet.
-#[derive(Default)]
 pub struct Prepared {
     /// When the customers were created.
     now: i64,
@@ -52,14 +51,23 @@ impl Prepared {
     }
 }
 
-impl Prepared {
-    pub fn new() -> Self {
+impl Default for Prepared {
+    /// None yet; the customers added are created now.
+    fn default() -> Self {
         Self {
             now: now_ms(),
-            ..Self::default()
+            refused: Vec::new(),
+            numbers: Vec::new(),
+            customers: Vec::new(),
+            events: Vec::new(),
+            values: Vec::new(),
+            tags: Vec::new(),
+            identifiers: Default::default(),
         }
     }
+}
 
+impl Prepared {
     /// Validates row `n` against `defs` and adds what [`write`] inserts for it.
     pub fn add(&mut self, defs: &HashMap<String, Definition>, n: usize, input: CustomerInput) {
         let checked = match check(defs, input) {
@@ -129,7 +137,7 @@ pub async fn create_many_in(
     defs: &HashMap<String, Definition>,
     rows: Vec<(usize, CustomerInput)>,
 ) -> Result<Vec<RowResult>> {
-    let mut prepared = Prepared::new();
+    let mut prepared = Prepared::default();
     for (n, input) in rows {
         prepared.add(defs, n, input);
     }

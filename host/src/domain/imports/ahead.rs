@@ -102,13 +102,13 @@ const TURN_ROWS: usize = 250;
 /// The well-formed rows of `rows` validated against `defs` (the others are the writer's to
 /// report).
 pub fn prepare(columns: &Columns, defs: &Definitions, rows: &[(i64, Row)]) -> Prepared {
-    let mut prepared = Prepared::new();
+    let mut prepared = Prepared::default();
     add(&mut prepared, columns, defs, rows);
     prepared
 }
 
 async fn prepare_in_turns(columns: &Columns, defs: &Definitions, rows: &[(i64, Row)]) -> Prepared {
-    let mut prepared = Prepared::new();
+    let mut prepared = Prepared::default();
     for turn in rows.chunks(TURN_ROWS) {
         add(&mut prepared, columns, defs, turn);
         tokio::task::yield_now().await;
