@@ -13,7 +13,7 @@ use super::customers::{self, ListParams};
 use crate::domain::{DomainError, Result};
 use crate::state::AppState;
 use crate::store::customer_export::{self, Page, Text};
-use crate::store::{self, customers::After, customers::ListQuery, Backend, Conn};
+use crate::store::{self, customers::After, customers::ListQuery, Backend, BulkWork, Conn};
 use crate::tenancy::TenantCtx;
 
 /// Rows per database page; each page is one short read, and larger pages mean fewer of them.
@@ -137,7 +137,7 @@ impl Readers {
     async fn open(state: &AppState, n: usize) -> Result<Self> {
         let (give, take) = mpsc::unbounded_channel();
         for _ in 0..n {
-            let _ = give.send(state.store.bulk_connection().await?);
+            let _ = give.send(state.store.bulk_connection(BulkWork::Export).await?);
         }
         Ok(Self {
             give,
@@ -169,7 +169,7 @@ async fn pump(
     out: &mpsc::Sender<Bytes>,
 ) -> Result<()> {
     let readers = Arc::new(Readers::open(&state, READERS).await?);
-    let ends = state.store.bulk_connection().await?;
+    let ends = state.store.bulk_connection(BulkWork::Export).await?;
     let ranges = stream::try_unfold((ends, Some(query.after.clone())), {
         let (state, ctx) = (state.clone(), ctx.clone());
         move |(mut conn, after)| {

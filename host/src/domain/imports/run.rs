@@ -21,7 +21,7 @@ use crate::state::AppState;
 use crate::store::imports::{ImportErrorRow, ImportRow, Progress};
 use crate::store::savepoint::Mark;
 use crate::store::statistics::Grown;
-use crate::store::{self, now_ms, Conn, StoreError};
+use crate::store::{self, now_ms, BulkWork, Conn, StoreError};
 use crate::tenancy::TenantCtx;
 
 /// Rows per transaction. Every batch pays fixed costs (the lease check, the identifier lookup,
@@ -79,7 +79,7 @@ pub async fn run(
 ) -> Result<(), RunError> {
     let mode = Mode::parse(&import.mode).unwrap_or(Mode::Create);
     let source = Source::open(Path::new(&import.file_path)).await?;
-    let mut conn = state.store.bulk_connection().await?;
+    let mut conn = state.store.bulk_connection(BulkWork::Import).await?;
     let mapping = import.mapping.as_deref().map(Mapping::from_stored);
     let columns = Mapping::bind(mapping.as_ref(), &source.headers).map_err(RunError::Mapping)?;
     let preparing = match mode {
