@@ -3,6 +3,11 @@ use switchboard::domain::crm::bulk::create_many_in;
 use switchboard::domain::crm::custom_fields::definitions;
 use switchboard::domain::crm::customers::{CustomerInput, Patch};
 use switchboard::domain::DomainError;
+use switchboard::ids::{CustomerId, PrefixedId};
+use switchboard::store::bulk::insert_tags;
+use switchboard::store::customers::set_field_value;
+use switchboard::store::Backend;
+use switchboard::tenancy::TenantCtx;
 use switchboard_tests::TestServer;
 
 fn row(email: &str, score: serde_json::Value, tags: &[&str]) -> CustomerInput {
@@ -81,4 +86,73 @@ async fn bulk_create_writes_valid_rows_and_reports_the_rest() {
         3,
         "taken@ plus the two bulk rows"
     );
+}
+
+/// Values and tags must name an existing customer (on PostgreSQL one of their own tenant: the
+/// check reads customers under row-level security), and deleting a customer takes them along.
+#[tokio::test]
+async fn values_and_tags_name_a_customer_and_go_with_it() {
+    let server = TestServer::start().await;
+    let owner = server.signup("Children").await;
+    let other = server.signup("Neighbour").await;
+    owner
+        .post("/v1/custom-fields", json!({"key": "score", "type": "number"}))
+        .await;
+    let kept = owner
+        .post(
+            "/v1/customers",
+            json!({"email": "kept@example.com", "tags": ["a"], "custom_fields": {"score": 1}}),
+        )
+        .await;
+    let kept = CustomerId::from_raw(kept.body["id"].as_str().unwrap().to_owned());
+    let theirs = other
+        .post("/v1/customers", json!({"email": "theirs@example.com"}))
+        .await;
+    let theirs = theirs.body["id"].as_str().unwrap().to_owned();
+    let ctx = owner.ctx();
+
+    let mut missing = vec!["cus_missing".to_owned()];
+    if server.state.store.backend() == Backend::Postgres {
+        missing.push(theirs);
+    }
+    for customer in missing {
+        // Each refusal in a transaction of its own, dropped (rolled back) before the next.
+        let mut tx = server.state.store.tenant_tx(&ctx).await.unwrap();
+        let rows = [(kept.to_string(), "b".to_owned()), (customer.clone(), "b".to_owned())];
+        assert!(insert_tags(&mut tx, &ctx, &rows).await.is_err(), "a tag for {customer}");
+        drop(tx);
+        let mut tx = server.state.store.tenant_tx(&ctx).await.unwrap();
+        let id = CustomerId::from_raw(customer.clone());
+        let refused = set_field_value(&mut tx, &ctx, &id, "score", None, Some(2.0)).await;
+        assert!(refused.is_err(), "a value for {customer}");
+    }
+    let shown = owner.get(&format!("/v1/customers/{kept}")).await;
+    assert_eq!(shown.body["tags"], json!(["a"]), "the refused statement left nothing");
+
+    let mut tx = server.state.store.tenant_tx(&ctx).await.unwrap();
+    set_field_value(&mut tx, &ctx, &kept, "score", None, Some(3.0))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(children(&server, &ctx, &kept).await, (1, 1));
+    assert_eq!(owner.delete(&format!("/v1/customers/{kept}")).await.status, 204);
+    assert_eq!(children(&server, &ctx, &kept).await, (0, 0));
+}
+
+/// `(values, tags)` stored for a customer.
+async fn children(server: &TestServer, ctx: &TenantCtx, id: &CustomerId) -> (i64, i64) {
+    let mut tx = server.state.store.tenant_tx(ctx).await.unwrap();
+    let mut counts = (0, 0);
+    for (table, count) in [
+        ("customer_field_values", &mut counts.0),
+        ("customer_tags", &mut counts.1),
+    ] {
+        *count = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table} WHERE customer_id = $1"))
+            .bind(id.as_str())
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
+    counts
 }
