@@ -423,6 +423,40 @@ async fn rows_beyond_one_batch_are_numbered_and_counted_across_batches() {
     }
 }
 
+/// On PostgreSQL batches are written two at once. A later batch's row that shares an identifier
+/// with the earlier batch waits for that batch's commit and is then checked like any row, so rows
+/// end as they would one batch after the other: row 1 is refused (its phone is taken), so a later
+/// row with its email is created; a later row repeating row 2's email is refused.
+#[tokio::test]
+async fn rows_of_batches_written_together_end_as_written_one_after_the_other() {
+    let server = TestServer::start().await;
+    let owner = server.signup("Together").await;
+    let taken = owner.post("/v1/customers", json!({"phone": "+14155550100"})).await;
+    assert_eq!(taken.status, 201, "{}", taken.body);
+    let total = 2 * BATCH_ROWS + 300;
+    let (after_refused, repeat) = (BATCH_ROWS + 10, BATCH_ROWS + 20);
+    let rows: String = (1..=total)
+        .map(|i| match i {
+            1 => "a@x.io,+14155550100\n".to_owned(),
+            i if i == after_refused => "a@x.io,\n".to_owned(),
+            i if i == repeat => "p2@x.io,\n".to_owned(),
+            i => format!("p{i}@x.io,\n"),
+        })
+        .collect();
+    let done = import(&server, &owner, "", format!("email,phone\n{rows}")).await;
+    assert_eq!(
+        (&done["rows_done"], &done["created"], &done["failed"]),
+        (&json!(total), &json!(total - 2), &json!(2)),
+        "{done}"
+    );
+    assert_eq!(
+        errors_csv(&owner, &done["id"]).await,
+        format!("row,column,reason\n1,phone,phone is already in use\n{repeat},email,email is already in use\n")
+    );
+    let found = owner.get("/v1/customers?q=a%40x.io").await;
+    assert_eq!(found.body["data"].as_array().map(Vec::len), Some(1), "{}", found.body);
+}
+
 #[tokio::test]
 async fn a_restarted_import_resumes_after_the_committed_rows() {
     // No workers: the test runs the claimed job itself, as a restarted host would.

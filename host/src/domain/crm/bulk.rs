@@ -130,6 +130,59 @@ impl Prepared {
     }
 }
 
+impl Prepared {
+    /// Every email, phone and external id the customers to create carry.
+    pub fn identifiers(&self) -> &[HashSet<String>; 3] {
+        &self.identifiers
+    }
+
+    /// Moves the customers with an identifier in `others` out, with their values, tags and
+    /// events, into a `Prepared` of their own (refused rows stay).
+    pub fn split_off_sharing(&mut self, others: &[HashSet<String>; 3]) -> Prepared {
+        let moving: Vec<bool> = self
+            .customers
+            .iter()
+            .map(|(_, fields)| clash(&identifiers(fields), others).is_some())
+            .collect();
+        let mut moved = Prepared {
+            now: self.now,
+            ..Prepared::default()
+        };
+        if !moving.contains(&true) {
+            return moved;
+        }
+        moved.customers = extract_flagged(&mut self.customers, &moving);
+        moved.events = extract_flagged(&mut self.events, &moving);
+        moved.numbers = extract_flagged(&mut self.numbers, &moving);
+        let ids: HashSet<&str> = moved.customers.iter().map(|(id, _)| id.as_str()).collect();
+        moved.values = self.values.extract_if(.., |(c, ..)| ids.contains(c.as_str())).collect();
+        moved.tags = self.tags.extract_if(.., |(c, _)| ids.contains(c.as_str())).collect();
+        // A batch's customers share no identifier, so each moves with its customer alone.
+        for (_, fields) in &moved.customers {
+            for ((mine, theirs), v) in self
+                .identifiers
+                .iter_mut()
+                .zip(&mut moved.identifiers)
+                .zip(identifiers(fields))
+            {
+                if let Some(v) = v {
+                    mine.remove(v);
+                    theirs.insert(v.to_owned());
+                }
+            }
+        }
+        moved
+    }
+}
+
+/// Takes out the items whose flag in `flags` (one per item, in order) is set.
+fn extract_flagged<T>(items: &mut Vec<T>, flags: &[bool]) -> Vec<T> {
+    let mut flags = flags.iter();
+    items
+        .extract_if(.., |_| flags.next().copied().unwrap_or(false))
+        .collect()
+}
+
 /// Creates every valid row of `rows` (`(row number, input)`) inside `tx`.
 pub async fn create_many_in(
     tx: &mut Conn,
@@ -174,31 +227,12 @@ pub async fn write(tx: &mut Conn, ctx: &TenantCtx, mut p: Prepared) -> Result<Ve
 
 /// Refuses the prepared customers with an identifier in `taken`, and drops their rows.
 fn drop_taken(p: &mut Prepared, taken: &[HashSet<String>; 3], results: &mut Vec<RowResult>) {
-    let mut dropped = HashSet::new();
-    let keep: Vec<bool> = p
-        .customers
-        .iter()
-        .zip(&p.numbers)
-        .map(|((id, fields), n)| match clash(&identifiers(fields), taken) {
-            Some(field) => {
-                results.push((*n, Err(conflict(field))));
-                dropped.insert(id.clone());
-                false
-            }
-            None => true,
-        })
-        .collect();
-    retain_kept(&mut p.customers, &keep);
-    retain_kept(&mut p.events, &keep);
-    retain_kept(&mut p.numbers, &keep);
-    p.values.retain(|(customer, ..)| !dropped.contains(customer));
-    p.tags.retain(|(customer, _)| !dropped.contains(customer));
-}
-
-/// Keeps the items whose flag in `keep` (one per item, in order) is set.
-fn retain_kept<T>(items: &mut Vec<T>, keep: &[bool]) {
-    let mut flags = keep.iter();
-    items.retain(|_| flags.next().copied().unwrap_or(false));
+    let gone = p.split_off_sharing(taken);
+    for ((_, fields), n) in gone.customers.iter().zip(gone.numbers) {
+        if let Some(field) = clash(&identifiers(fields), taken) {
+            results.push((n, Err(conflict(field))));
+        }
+    }
 }
 
 const NAMES: [&str; 3] = ["email", "phone", "external_id"];
@@ -212,4 +246,43 @@ fn clash(ids: &[Option<&str>; 3], sets: &[HashSet<String>; 3]) -> Option<&'stati
 
 fn identifiers(f: &Fields) -> [Option<&str>; 3] {
     [f.email.as_deref(), f.phone.as_deref(), f.external_id.as_deref()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::crm::customers::Patch;
+
+    fn row(email: &str, external_id: Option<&str>, tags: &[&str]) -> CustomerInput {
+        CustomerInput {
+            email: Patch::Set(email.to_owned()),
+            external_id: external_id.map_or(Patch::Keep, |e| Patch::Set(e.to_owned())),
+            tags: Some(tags.iter().map(|t| t.to_string()).collect()),
+            ..CustomerInput::default()
+        }
+    }
+
+    #[test]
+    fn customers_sharing_an_identifier_move_out_with_their_rows() {
+        let defs = HashMap::new();
+        let mut p = Prepared::default();
+        p.add(&defs, 1, row("a@x.io", None, &["t"]));
+        p.add(&defs, 2, row("b@x.io", Some("ext-b"), &["t", "u"]));
+        p.add(&defs, 3, row("not an email", None, &[]));
+        p.add(&defs, 4, row("c@x.io", None, &[]));
+        let others: [HashSet<String>; 3] = [HashSet::new(), HashSet::new(), ["ext-b".to_owned()].into()];
+
+        let moved = p.split_off_sharing(&others);
+        assert_eq!((moved.numbers.clone(), p.numbers.clone()), (vec![2], vec![1, 4]));
+        assert_eq!((moved.tags.len(), moved.events.len(), moved.refused.len()), (2, 1, 0));
+        assert!(moved.tags.iter().all(|(c, _)| *c == moved.customers[0].0));
+        assert_eq!(
+            (p.tags.len(), p.events.len(), p.refused.len()),
+            (1, 2, 1),
+            "the refused row stays"
+        );
+        assert!(moved.identifiers[0].contains("b@x.io") && moved.identifiers[2].contains("ext-b"));
+        assert!(!p.identifiers[0].contains("b@x.io") && p.identifiers[2].is_empty());
+        assert!(p.identifiers[0].contains("a@x.io") && p.identifiers[0].contains("c@x.io"));
+    }
 }

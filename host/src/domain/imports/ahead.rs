@@ -49,7 +49,7 @@ pub fn start(mut source: Source, skip: i64, preparing: Option<Preparing>) -> mps
     let (sender, receiver) = mpsc::channel(1);
     tokio::spawn(async move {
         let mut row_number = 0i64;
-        // A batch is read once the writer has taken the one before it: two in memory, not three.
+        // A batch is read once the writer has taken the one before it: one waiting, no more.
         while let Ok(permit) = sender.reserve().await {
             let next = match read_batch(&mut source, &mut row_number, skip).await {
                 Ok(rows) if rows.is_empty() => Ok(None),

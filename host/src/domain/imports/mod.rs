@@ -2,6 +2,7 @@
 
 pub mod ahead;
 pub mod mapping;
+mod pair;
 pub mod run;
 pub mod source;
 pub mod upload;

@@ -6,11 +6,12 @@ use std::sync::Arc;
 
 use sqlx::pool::PoolConnection;
 use sqlx::Any;
+use tokio::sync::mpsc;
 
 use super::ahead::{self, Batch, Definitions, Preparing};
 use super::mapping::{Columns, Mapping};
 use super::source::{Row, Source, SourceError};
-use super::{upload, Mode};
+use super::{pair, upload, Mode};
 use crate::domain::crm::bulk;
 use crate::domain::crm::custom_fields;
 use crate::domain::crm::customers::{self, Upserted};
@@ -21,7 +22,7 @@ use crate::state::AppState;
 use crate::store::imports::{ImportErrorRow, ImportRow, Progress};
 use crate::store::savepoint::Mark;
 use crate::store::statistics::Grown;
-use crate::store::{self, now_ms, BulkWork, Conn, StoreError};
+use crate::store::{self, now_ms, Backend, BulkWork, Conn, StoreError};
 use crate::tenancy::TenantCtx;
 
 /// Rows per transaction. Every batch pays fixed costs (the lease check, the identifier lookup,
@@ -94,25 +95,37 @@ pub async fn run(
         }
         Mode::Upsert => None,
     };
+    // PostgreSQL writes create-mode batches two at once (`pair`); SQLite has one writer.
+    let mut second_conn = match (state.store.backend(), mode) {
+        (Backend::Postgres, Mode::Create) => Some(state.store.bulk_connection(BulkWork::Import).await?),
+        _ => None,
+    };
     // Rows committed by an earlier attempt are read past, not written again.
-    let mut batches = ahead::start(source, import.rows_done, preparing);
+    let mut batches = Batches {
+        reader: ahead::start(source, import.rows_done, preparing),
+        ended: false,
+    };
     let mut row_number = import.rows_done;
-    loop {
-        let batch = match batches.recv().await {
-            Some(Ok(Some(batch))) => batch,
-            Some(Ok(None)) => break,
-            Some(Err(e)) => return Err(e.into()),
-            None => return Err(RunError::ReaderStopped),
-        };
-        let rows = batch.rows.len();
+    while let Some(batch) = batches.next().await? {
+        let before = row_number;
         row_number = batch.rows.last().map_or(row_number, |(n, _)| *n);
-        write_batch(state, &mut conn, ctx, job, id, mode, &columns, batch).await?;
-        if rows < BATCH_ROWS {
+        let later = match second_conn {
+            Some(_) => batches.next().await?,
+            None => None,
+        };
+        match (later, second_conn.as_mut()) {
+            (Some(later), Some(second)) => {
+                row_number = later.rows.last().map_or(row_number, |(n, _)| *n);
+                let conns = (&mut conn, second);
+                pair::create_two(state, conns, ctx, job, id, &columns, (batch, later)).await?;
+            }
+            _ => write_batch(state, &mut conn, ctx, job, id, mode, &columns, batch).await?,
+        }
+        if batches.ended {
             break;
         }
         // After the first batch and then every so often, while the tables grow fastest
         // relative to their size.
-        let before = row_number - BATCH_ROWS as i64;
         if before == 0 || before / STATISTICS_EVERY != row_number / STATISTICS_EVERY {
             state.store.refresh_statistics(Grown::Crm).await?;
         }
@@ -125,6 +138,29 @@ pub async fn run(
         }
     }
     Ok(())
+}
+
+/// The reader's batches, up to the last: a batch shorter than [`BATCH_ROWS`] is the last, and
+/// so is the end the reader sends after a full one.
+struct Batches {
+    reader: mpsc::Receiver<ahead::Next>,
+    ended: bool,
+}
+
+impl Batches {
+    async fn next(&mut self) -> Result<Option<Batch>, RunError> {
+        if self.ended {
+            return Ok(None);
+        }
+        match self.reader.recv().await {
+            Some(Ok(batch)) => {
+                self.ended = batch.as_ref().is_none_or(|b| b.rows.len() < BATCH_ROWS);
+                Ok(batch)
+            }
+            Some(Err(e)) => Err(e.into()),
+            None => Err(RunError::ReaderStopped),
+        }
+    }
 }
 
 /// Renews `job`'s lease in `tx`; [`RunError::LeaseLost`] when another worker holds it now.
@@ -163,7 +199,7 @@ async fn write_batch(
     for (row_number, row) in batch.rows {
         let errors = match row {
             Row::Invalid(reason) => vec![(String::new(), reason)],
-            Row::Cells(cells) => match write_row(&mut tx, &mut mark, ctx, &defs, mode, columns, &cells).await? {
+            Row::Cells(cells) => match upsert_row(&mut tx, &mut mark, ctx, &defs, columns, &cells).await? {
                 Ok(Upserted::Created(_)) => {
                     progress.created += 1;
                     continue;
@@ -199,18 +235,32 @@ async fn create_batch(
     defs: &Definitions,
     columns: &Columns,
     mut batch: Batch,
-    mut progress: Progress,
+    progress: Progress,
 ) -> Result<(), RunError> {
     let prepared = batch.prepared_for(columns, defs);
-    let mut errors: Vec<(i64, RowErrors)> = batch
-        .rows
+    let results = bulk::write(&mut tx, ctx, prepared).await?;
+    record_created(tx, ctx, id, columns, batch.rows, results, progress).await
+}
+
+/// Ends a create-mode batch written in `tx`: the errors of its refused rows (`results`, and the
+/// unreadable ones among `rows`) and its progress, then the commit.
+pub(super) async fn record_created(
+    mut tx: store::BulkTx<'_>,
+    ctx: &TenantCtx,
+    id: &ImportId,
+    columns: &Columns,
+    rows: Vec<(i64, Row)>,
+    results: Vec<bulk::RowResult>,
+    mut progress: Progress,
+) -> Result<(), RunError> {
+    let mut errors: Vec<(i64, RowErrors)> = rows
         .into_iter()
         .filter_map(|(row_number, row)| match row {
             Row::Invalid(reason) => Some((row_number, vec![(String::new(), reason)])),
             Row::Cells(_) => None,
         })
         .collect();
-    for (row_number, result) in bulk::write(&mut tx, ctx, prepared).await? {
+    for (row_number, result) in results {
         match result {
             Ok(_) => progress.created += 1,
             Err(e) => errors.push((row_number as i64, refusal(columns, e))),
@@ -255,25 +305,21 @@ fn refusal(columns: &Columns, e: DomainError) -> RowErrors {
 /// `(column, reason)` pairs of a row the domain refused.
 type RowErrors = Vec<(String, String)>;
 
-/// Writes one row after `mark`: a refused row leaves nothing behind. Only failures that are
-/// about the row come back as row errors; the rest abort the batch.
-async fn write_row(
+/// Upserts one row after `mark` (create mode writes whole batches, [`create_batch`]): a refused
+/// row leaves nothing behind. Only failures that are about the row come back as row errors; the
+/// rest abort the batch.
+async fn upsert_row(
     tx: &mut Conn,
     mark: &mut Mark,
     ctx: &TenantCtx,
     defs: &Definitions,
-    mode: Mode,
     columns: &Columns,
     cells: &[String],
 ) -> Result<Result<Upserted, RowErrors>, RunError> {
     let cells: Vec<&str> = cells.iter().map(String::as_str).collect();
     let input = columns.input(&cells, defs);
     mark.set(tx).await?;
-    let written = match mode {
-        Mode::Create => customers::create_in(tx, ctx, defs, input).await.map(Upserted::Created),
-        Mode::Upsert => customers::upsert_in(tx, ctx, defs, input).await,
-    };
-    let refused = match written {
+    let refused = match customers::upsert_in(tx, ctx, defs, input).await {
         Ok(done) => return Ok(Ok(done)),
         Err(e @ (DomainError::Invalid(_) | DomainError::Conflict { .. })) => refusal(columns, e),
         Err(other) => return Err(other.into()),
