@@ -330,25 +330,29 @@ impl Store {
     pub async fn bulk_connection(&self, work: BulkWork) -> Result<PoolConnection<Any>> {
         let mut conn = self.connection().await?;
         conn.close_on_drop();
-        match (self.backend, work) {
-            // A multi-row insert that may fail part-way keeps a statement journal: the pages it
-            // changes, as they were, for undoing just that statement. SQLite keeps it in memory
-            // up to 64 KiB and in a temporary file beyond; an import's 500-row inserts land on
-            // thousands of index pages each, so the file took a fifth of the bytes an import
-            // wrote (measured at 200,000 rows: 10,060–11,013 → 12,053–12,756 rows/s, 97–108 → 85–90
-            // µs of CPU a row, peak RSS unchanged). In memory it lasts one statement. Exports
-            // keep the default: a segment's `IN` sets are temporary tables too, and in memory
-            // they would grow with the segment.
-            (Backend::Sqlite, BulkWork::Import) => {
-                conn.execute("PRAGMA cache_size = -32768; PRAGMA temp_store = MEMORY")
-                    .await? // KiB: 32 MiB
+        match self.backend {
+            Backend::Sqlite => {
+                conn.execute("PRAGMA cache_size = -32768").await?; // KiB: 32 MiB
+                if work == BulkWork::Import {
+                    // A multi-row insert that may fail part-way keeps a statement journal: the
+                    // pages it changes, as they were, for undoing just that statement. SQLite
+                    // keeps it in memory up to 64 KiB and in a temporary file beyond; an import's
+                    // 500-row inserts land on thousands of index pages each, so the file took a
+                    // fifth of the bytes an import wrote (measured at 200,000 rows:
+                    // 10,060–11,013 → 12,053–12,756 rows/s, 97–108 → 85–90 µs of CPU a row, peak
+                    // RSS unchanged). In memory it lasts one statement. Exports keep the default:
+                    // a segment's `IN` sets are temporary tables too, and in memory they would
+                    // grow with the segment.
+                    conn.execute("PRAGMA temp_store = MEMORY").await?;
+                }
             }
-            (Backend::Sqlite, BulkWork::Export) => conn.execute("PRAGMA cache_size = -32768").await?,
             // An export page is costly enough on paper for PostgreSQL to JIT-compile it, every
             // page, which takes longer than it saves (a 5,000-customer page: 53–56 ms without
             // the JIT, 62–80 ms with it).
-            (Backend::Postgres, _) => conn.execute("SET jit = off").await?,
-        };
+            Backend::Postgres => {
+                conn.execute("SET jit = off").await?;
+            }
+        }
         Ok(conn)
     }
 

@@ -128,9 +128,7 @@ impl Prepared {
         self.numbers.push(n);
         self.customers.push((id, fields));
     }
-}
 
-impl Prepared {
     /// Every email, phone and external id the customers to create carry.
     pub fn identifiers(&self) -> &[HashSet<String>; 3] {
         &self.identifiers

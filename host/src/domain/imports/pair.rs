@@ -19,7 +19,6 @@ use crate::domain::crm::{bulk, custom_fields};
 use crate::ids::ImportId;
 use crate::jobs::Job;
 use crate::state::AppState;
-use crate::store::imports::Progress;
 use crate::tenancy::TenantCtx;
 
 /// Writes `earlier` on `conns.0` and `later` on `conns.1`, and commits them in that order.
@@ -45,14 +44,8 @@ pub(super) async fn create_two(
         bulk::write(&mut first, ctx, first_rows),
         bulk::write(&mut second, ctx, second_rows)
     )?;
-    let progress = |batch: &Batch| Progress {
-        rows: batch.rows.len() as i64,
-        ..Progress::default()
-    };
-    let first_progress = progress(&earlier);
-    record_created(first, ctx, id, columns, earlier.rows, first_results, first_progress).await?;
+    record_created(first, ctx, id, columns, earlier.rows, first_results).await?;
     second_results.extend(bulk::write(&mut second, ctx, held).await?);
     hold_lease(state, &mut second, job).await?;
-    let second_progress = progress(&later);
-    record_created(second, ctx, id, columns, later.rows, second_results, second_progress).await
+    record_created(second, ctx, id, columns, later.rows, second_results).await
 }

@@ -188,13 +188,13 @@ async fn write_batch(
     // database is, and fences this worker off if another took the job over meanwhile.
     hold_lease(state, &mut tx, job).await?;
     let defs = custom_fields::definitions(&mut tx, ctx).await?;
+    if matches!(mode, Mode::Create) {
+        return create_batch(tx, ctx, id, &defs, columns, batch).await;
+    }
     let mut progress = Progress {
         rows: batch.rows.len() as i64,
         ..Progress::default()
     };
-    if matches!(mode, Mode::Create) {
-        return create_batch(tx, ctx, id, &defs, columns, batch, progress).await;
-    }
     let mut mark = Mark::new("import_row");
     for (row_number, row) in batch.rows {
         let errors = match row {
@@ -235,11 +235,10 @@ async fn create_batch(
     defs: &Definitions,
     columns: &Columns,
     mut batch: Batch,
-    progress: Progress,
 ) -> Result<(), RunError> {
     let prepared = batch.prepared_for(columns, defs);
     let results = bulk::write(&mut tx, ctx, prepared).await?;
-    record_created(tx, ctx, id, columns, batch.rows, results, progress).await
+    record_created(tx, ctx, id, columns, batch.rows, results).await
 }
 
 /// Ends a create-mode batch written in `tx`: the errors of its refused rows (`results`, and the
@@ -251,8 +250,11 @@ pub(super) async fn record_created(
     columns: &Columns,
     rows: Vec<(i64, Row)>,
     results: Vec<bulk::RowResult>,
-    mut progress: Progress,
 ) -> Result<(), RunError> {
+    let mut progress = Progress {
+        rows: rows.len() as i64,
+        ..Progress::default()
+    };
     let mut errors: Vec<(i64, RowErrors)> = rows
         .into_iter()
         .filter_map(|(row_number, row)| match row {
