@@ -23,6 +23,8 @@ pub struct Page {
 pub struct End {
     /// Customers in the page.
     pub len: i64,
+    /// The first one's id: where the page's [`Children::Ranges`] start.
+    pub first: Option<String>,
     /// The last one's id: the page's `until`, and the next page's `after`.
     pub last: Option<String>,
 }
@@ -31,11 +33,46 @@ pub struct End {
 /// the page's own read, so the pages after it can be read while this one is.
 pub async fn end(tx: &mut Conn, ctx: &TenantCtx, backend: Backend, q: &ListQuery) -> Result<End> {
     let ids = customers::page_query(Sql::new("SELECT c.id"), ctx, backend, q);
-    let mut sql = Sql::new("SELECT count(*), max(p.id) FROM (");
+    let mut sql = Sql::new("SELECT count(*), min(p.id), max(p.id) FROM (");
     sql.append(&ids).push(") p");
-    let rows: Vec<(i64, Option<String>)> = sql.fetch_all(tx).await?;
-    let (len, last) = rows.into_iter().next().unwrap_or((0, None));
-    Ok(End { len, last })
+    let rows: Vec<(i64, Option<String>, Option<String>)> = sql.fetch_all(tx).await?;
+    let (len, first, last) = rows.into_iter().next().unwrap_or((0, None, None));
+    Ok(End { len, first, last })
+}
+
+/// How a page reads its customers' tags and custom field values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Children {
+    /// Looked up by each customer's id: an index descent per customer and table.
+    PerCustomer,
+    /// Read as the range of customer ids from the page's first to its last, grouped by
+    /// customer: one pass along each primary key (on PostgreSQL a 5,000-customer page 51–54 →
+    /// 42–45 ms in psql). The range holds every tenant's rows whose ids fall in it, which the
+    /// tenant filter then drops, so it pays only where the tenant's customers are most of them.
+    Ranges,
+}
+
+/// [`Children::Ranges`] on PostgreSQL when the tenant owns at least half of all customers
+/// (by the table's row count in PostgreSQL's statistics, or the tenant's own count where that
+/// is larger, as before the first `ANALYZE`): over the whole export the ranges then read at
+/// most as many of other tenants' rows as of the tenant's own. SQLite looks them up per
+/// customer: its descents are in-process B-tree seeks, and its export meets its figure so.
+pub async fn children(tx: &mut Conn, ctx: &TenantCtx, backend: Backend) -> Result<Children> {
+    if backend == Backend::Sqlite {
+        return Ok(Children::PerCustomer);
+    }
+    let (own, all): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM customers WHERE tenant_id = $1), \
+         (SELECT CAST(reltuples AS BIGINT) FROM pg_class WHERE oid = CAST('customers' AS regclass))",
+    )
+    .bind(ctx.tenant_id.as_str())
+    .fetch_one(&mut *tx)
+    .await?;
+    Ok(if own > 0 && 2 * own >= all {
+        Children::Ranges
+    } else {
+        Children::PerCustomer
+    })
 }
 
 /// A customer of a page, borrowing its text from the page.
@@ -101,31 +138,30 @@ pub fn rows(page: &Page) -> Result<Vec<ExportRow<'_>>> {
     serde_json::from_str(&page.json).map_err(|e| sqlx::Error::Decode(Box::new(e)).into())
 }
 
-/// A page of `q` (its filters, keyset and limit), in the order of customer ids.
-pub async fn page(tx: &mut Conn, ctx: &TenantCtx, backend: Backend, q: &ListQuery) -> Result<Page> {
-    let tenant = ctx.tenant_id.as_str();
+/// A page of `q` (its filters, keyset and limit), in the order of customer ids, its customers'
+/// tags and values read as `children` says (the ranges from the page's [`End::first`]).
+pub async fn page(
+    tx: &mut Conn,
+    ctx: &TenantCtx,
+    backend: Backend,
+    q: &ListQuery,
+    children: Children,
+    first: &str,
+) -> Result<Page> {
     let dialect::JsonFunctions {
         array,
         group,
         embed,
         number_text,
     } = dialect::json_functions(backend);
+    let tags = dialect::ordered_concat(backend, "t.tag", ",");
     let number = number_text("v.value_num");
-    let mut inner = Sql::new(&format!(
-        "SELECT {}, (SELECT {} FROM customer_tags t WHERE t.customer_id = c.id AND t.tenant_id = ",
-        customers::qualified_columns(),
-        dialect::ordered_concat(backend, "t.tag", ","),
-    ));
-    inner
-        .bind(tenant)
-        .push(&format!(
-            ") AS tags, (SELECT {group}({array}(v.field_key, v.value_text, \
-             CASE WHEN v.value_num IS NOT NULL THEN {number} END)) \
-             FROM customer_field_values v WHERE v.customer_id = c.id AND v.tenant_id = "
-        ))
-        .bind(tenant)
-        .push(") AS field_values");
-    let inner = customers::page_query(inner, ctx, backend, q);
+    let values =
+        format!("{group}({array}(v.field_key, v.value_text, CASE WHEN v.value_num IS NOT NULL THEN {number} END))");
+    let inner = match children {
+        Children::PerCustomer => per_customer(ctx, backend, q, &tags, &values),
+        Children::Ranges => ranges(ctx, backend, q, first, &tags, &values),
+    };
     let row = format!(
         "{array}(p.id, {array}(p.email, p.phone, p.first_name, p.last_name, p.locale, p.timezone, \
          p.external_id), p.created_at, p.updated_at, p.tags, {embed}(p.field_values))"
@@ -137,4 +173,58 @@ pub async fn page(tx: &mut Conn, ctx: &TenantCtx, backend: Backend, q: &ListQuer
     Ok(Page {
         json: json.unwrap_or_else(|| "[]".to_owned()),
     })
+}
+
+/// The page's customers with `tags` and `values` (aggregates over `t` and `v`) as correlated
+/// subqueries, one lookup per customer.
+fn per_customer(ctx: &TenantCtx, backend: Backend, q: &ListQuery, tags: &str, values: &str) -> Sql {
+    let tenant = ctx.tenant_id.as_str();
+    let mut inner = Sql::new(&format!(
+        "SELECT {}, (SELECT {tags} FROM customer_tags t WHERE t.customer_id = c.id AND t.tenant_id = ",
+        customers::qualified_columns(),
+    ));
+    inner
+        .bind(tenant)
+        .push(&format!(
+            ") AS tags, (SELECT {values} FROM customer_field_values v \
+             WHERE v.customer_id = c.id AND v.tenant_id = "
+        ))
+        .bind(tenant)
+        .push(") AS field_values");
+    customers::page_query(inner, ctx, backend, q)
+}
+
+/// The page's customers joined to their `tags` and `values` grouped over the ids from `first`
+/// (the page's first customer, in ascending order of ids) to its `until`.
+fn ranges(ctx: &TenantCtx, backend: Backend, q: &ListQuery, first: &str, tags: &str, values: &str) -> Sql {
+    let page = customers::page_query(
+        Sql::new(&format!("SELECT {}", customers::qualified_columns())),
+        ctx,
+        backend,
+        q,
+    );
+    let mut sql = Sql::new(&format!(
+        "SELECT {}, t.tags, v.field_values FROM (",
+        customers::qualified_columns()
+    ));
+    sql.append(&page).push(") c");
+    for (alias, table, aggregate, name) in [
+        ("t", "customer_tags", tags, "tags"),
+        ("v", "customer_field_values", values, "field_values"),
+    ] {
+        sql.push(&format!(
+            " LEFT JOIN (SELECT {alias}.customer_id, {aggregate} AS {name} FROM {table} {alias} \
+             WHERE {alias}.tenant_id = "
+        ))
+        .bind(ctx.tenant_id.as_str())
+        .push(&format!(" AND {alias}.customer_id >= "))
+        .bind(first);
+        if let Some(until) = &q.until {
+            sql.push(&format!(" AND {alias}.customer_id <= ")).bind(until.as_str());
+        }
+        sql.push(&format!(
+            " GROUP BY {alias}.customer_id) {alias} ON {alias}.customer_id = c.id"
+        ));
+    }
+    sql
 }

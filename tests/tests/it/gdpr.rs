@@ -1,5 +1,8 @@
 use serde_json::json;
+use sqlx::{Connection, Executor, PgConnection};
+use switchboard::store::customer_export::{self, Children};
 use switchboard::tenancy::TenantCtx;
+use switchboard_tests::database::postgres_base_url;
 use switchboard_tests::email::{news_reader, send_news, verified_sender};
 use switchboard_tests::{Session, TestServer};
 
@@ -234,6 +237,65 @@ async fn export_writes_every_field_type_as_the_api_shows_it() {
             ],
         ]
     );
+}
+
+#[tokio::test]
+async fn export_reads_only_the_tenants_tags_and_values_however_it_reads_them() {
+    let server = TestServer::start().await;
+    let (most, few) = (server.signup("Most").await, server.signup("Few").await);
+    for session in [&most, &few] {
+        session
+            .post("/v1/custom-fields", json!({"key": "plan", "type": "text"}))
+            .await;
+    }
+    // Created in turns, so each tenant's ids have the other's between them.
+    let (mut mine, mut theirs) = (Vec::new(), Vec::new());
+    for i in 0..6 {
+        let email = format!("m{i}@example.com");
+        let body =
+            json!({"email": email, "tags": [format!("m{i}"), "shared"], "custom_fields": {"plan": format!("pm{i}")}});
+        assert_eq!(most.post("/v1/customers", body).await.status, 201);
+        mine.push(vec![email, format!("m{i},shared"), format!("pm{i}")]);
+        if i % 3 == 0 {
+            let email = format!("f{i}@example.com");
+            let body = json!({"email": email, "tags": ["f", "shared"], "custom_fields": {"plan": format!("pf{i}")}});
+            assert_eq!(few.post("/v1/customers", body).await.status, 201);
+            theirs.push(vec![email, "f,shared".to_owned(), format!("pf{i}")]);
+        }
+    }
+    let children = async |session: &Session| {
+        let ctx = session.ctx();
+        let mut read = server.state.store.tenant_read(&ctx).await.unwrap();
+        let children = customer_export::children(&mut read, &ctx, server.state.store.backend())
+            .await
+            .unwrap();
+        read.commit().await.unwrap();
+        children
+    };
+    let exported = async |session: &Session| {
+        let rows = csv_rows(&export_csv(session, "/v1/customers/export").await);
+        let at = |name: &str| rows[0].iter().position(|h| h == name).unwrap();
+        let (email, tags, plan) = (at("email"), at("tags"), at("custom_fields.plan"));
+        let rows = rows[1..].iter();
+        rows.map(|r| vec![r[email].clone(), r[tags].clone(), r[plan].clone()])
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(exported(&most).await, mine);
+    assert_eq!(exported(&few).await, theirs);
+    if postgres_base_url().is_none() {
+        assert_eq!(children(&most).await, Children::PerCustomer);
+        return;
+    }
+    // Before PostgreSQL has counted the table, the ranges it read above held the other
+    // tenant's rows; once it has, the tenant with a quarter of the customers is read per
+    // customer instead, and exports the same.
+    assert_eq!(children(&few).await, Children::Ranges);
+    let mut db = PgConnection::connect(&server.state.config.database_url).await.unwrap();
+    db.execute("ANALYZE customers").await.unwrap();
+    assert_eq!(children(&most).await, Children::Ranges);
+    assert_eq!(children(&few).await, Children::PerCustomer);
+    assert_eq!(exported(&few).await, theirs);
+    assert_eq!(exported(&most).await, mine);
 }
 
 /// The body of an export request.

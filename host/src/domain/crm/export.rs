@@ -12,7 +12,7 @@ use super::custom_fields::{self, Definition};
 use super::customers::{self, ListParams};
 use crate::domain::{DomainError, Result};
 use crate::state::AppState;
-use crate::store::customer_export::{self, Page, Text};
+use crate::store::customer_export::{self, Children, Page, Text};
 use crate::store::{self, customers::After, customers::ListQuery, Backend, BulkWork, Conn};
 use crate::tenancy::TenantCtx;
 
@@ -100,20 +100,21 @@ pub async fn start(state: Arc<AppState>, ctx: TenantCtx, params: ListParams) -> 
         ..params
     })?;
     query.limit = PAGE;
-    let fields: Arc<[Definition]> = {
+    let (fields, children) = {
         let mut read = state.store.tenant_read(&ctx).await?;
         let defs = custom_fields::definitions(&mut read, &ctx).await?;
+        let children = customer_export::children(&mut read, &ctx, state.store.backend()).await?;
         read.commit().await?;
         let mut fields: Vec<Definition> = defs.into_values().collect();
         fields.sort_by(|a, b| a.key.cmp(&b.key));
-        fields.into()
+        (Arc::<[Definition]>::from(fields), children)
     };
     let (tx, rx) = mpsc::channel::<Bytes>(4);
     tx.send(header_chunk(&fields)?)
         .await
         .map_err(|_| DomainError::NotFound)?;
     tokio::spawn(async move {
-        if let Err(e) = pump(state, ctx, query, fields, &tx).await {
+        if let Err(e) = pump(state, ctx, query, (fields, children), &tx).await {
             // The response has started: the truncated body is all the client can be told.
             tracing::error!(error = %e, "customer export failed");
         }
@@ -145,18 +146,27 @@ impl Readers {
         })
     }
 
-    /// Reads the page of `query` on the next free connection.
-    async fn read(&self, state: &AppState, ctx: &TenantCtx, query: &ListQuery) -> Result<Page> {
+    /// Reads the page of `query`, whose first customer is `first`, on the next free connection.
+    async fn read(
+        &self,
+        state: &AppState,
+        ctx: &TenantCtx,
+        (query, first): &PageRange,
+        children: Children,
+    ) -> Result<Page> {
         let gone = || DomainError::Io(std::io::Error::other("export connections closed"));
         let mut conn = self.take.lock().await.recv().await.ok_or_else(gone)?;
         let page = read_on(state, &mut conn, ctx, async |read, backend| {
-            customer_export::page(read, ctx, backend, query).await
+            customer_export::page(read, ctx, backend, query, children, first).await
         })
         .await;
         let _ = self.give.send(conn);
         page
     }
 }
+
+/// A page's query (after the last page's end, up to its own) and its first customer's id.
+type PageRange = (ListQuery, String);
 
 /// Reads the export's pages in order and sends each as CSV. Each page's end is read first (ids
 /// only, in order, on a connection of its own), so the next page can be read while this one
@@ -165,7 +175,7 @@ async fn pump(
     state: Arc<AppState>,
     ctx: TenantCtx,
     query: ListQuery,
-    fields: Arc<[Definition]>,
+    (fields, children): (Arc<[Definition]>, Children),
     out: &mpsc::Sender<Bytes>,
 ) -> Result<()> {
     let readers = Arc::new(Readers::open(&state, READERS).await?);
@@ -181,7 +191,9 @@ async fn pump(
                     customer_export::end(read, &ctx, backend, &q).await
                 })
                 .await?;
-                let Some(last) = end.last else { return Ok(None) };
+                let (Some(first), Some(last)) = (end.first, end.last) else {
+                    return Ok(None);
+                };
                 let next = (end.len == q.limit).then(|| After::Created(last.clone()));
                 let page = ListQuery {
                     until: Some(last),
@@ -190,7 +202,7 @@ async fn pump(
                     limit: i64::MAX,
                     ..q
                 };
-                Ok(Some((page, (conn, next.map(Some)))))
+                Ok(Some(((page, first), (conn, next.map(Some)))))
             }
         }
     });
@@ -198,7 +210,7 @@ async fn pump(
         .map_ok(|page| {
             let (state, ctx, readers, fields) = (state.clone(), ctx.clone(), readers.clone(), fields.clone());
             async move {
-                let page = readers.read(&state, &ctx, &page).await?;
+                let page = readers.read(&state, &ctx, &page, children).await?;
                 tokio::task::spawn_blocking(move || rows_chunk(&page, &fields))
                     .await
                     .map_err(|e| DomainError::Io(std::io::Error::other(e)))?
