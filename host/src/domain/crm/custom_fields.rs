@@ -141,6 +141,11 @@ impl Definition {
             _ => text.map(|t| Value::String(t.to_owned())).unwrap_or(Value::Null),
         }
     }
+
+    /// Whether [`Definition::decode`] reads the stored number (else the stored text).
+    pub fn decodes_number(&self) -> bool {
+        matches!(self.field_type, FieldType::Number | FieldType::Boolean)
+    }
 }
 
 /// Whole numbers come back as JSON integers (`1`, not `1.0`), as they were written.

@@ -12,7 +12,7 @@ use super::custom_fields::{self, Definition};
 use super::customers::{self, ListParams};
 use crate::domain::{DomainError, Result};
 use crate::state::AppState;
-use crate::store::customer_export::{self, Children, Page, Text};
+use crate::store::customer_export::{self, Children, Page, Slot, Text};
 use crate::store::{self, customers::After, customers::ListQuery, Backend, BulkWork, Conn};
 use crate::tenancy::TenantCtx;
 
@@ -54,26 +54,24 @@ fn header_chunk(fields: &[Definition]) -> Result<Bytes> {
     ))
 }
 
-/// A page of rows as CSV, written field by field into one buffer. `fields` are sorted by key.
+/// A page of rows as CSV, written field by field into one buffer. The rows carry the values
+/// of `fields` in their order (see [`slots`]).
 fn rows_chunk(page: &Page, fields: &[Definition]) -> Result<Bytes> {
     let rows = customer_export::rows(page)?;
     let mut w = csv::Writer::from_writer(Vec::with_capacity(rows.len() * 256));
-    // Per field of `fields`, the current row's stored text and number.
-    let mut slots: Vec<(Option<&str>, Option<f64>)> = vec![(None, None); fields.len()];
     for r in &rows {
-        slots.fill((None, None));
-        for v in r.values.iter().flatten() {
-            if let Ok(at) = fields.binary_search_by(|f| f.key.as_str().cmp(v.key.as_str())) {
-                let number = v.number.as_ref().and_then(|n| n.as_str().parse().ok());
-                slots[at] = (v.text.as_ref().map(Text::as_str), number);
-            }
-        }
         w.write_field(r.id.as_str()).map_err(csv_error)?;
         for v in r.standard.iter().chain([&r.tags]) {
             w.write_field(v.as_ref().map_or("", Text::as_str)).map_err(csv_error)?;
         }
-        for (field, (text, num)) in fields.iter().zip(&slots) {
-            match field.decode(*text, *num) {
+        let values = r.values.as_deref().unwrap_or_default();
+        for (i, field) in fields.iter().enumerate() {
+            let stored = values.get(i).and_then(Option::as_ref).map(Text::as_str);
+            let value = match field.decodes_number() {
+                true => field.decode(None, stored.and_then(|n| n.parse().ok())),
+                false => field.decode(stored, None),
+            };
+            match value {
                 serde_json::Value::String(s) => w.write_field(s),
                 serde_json::Value::Null => w.write_field(""),
                 other => w.write_field(other.to_string()),
@@ -87,6 +85,17 @@ fn rows_chunk(page: &Page, fields: &[Definition]) -> Result<Bytes> {
     Ok(Bytes::from(
         w.into_inner().map_err(|e| csv_error(e.into_error().into()))?,
     ))
+}
+
+/// What a page reads of each field, in the order of `fields`.
+fn slots(fields: &[Definition]) -> Vec<Slot<'_>> {
+    fields
+        .iter()
+        .map(|f| Slot {
+            key: f.key.as_str(),
+            number: f.decodes_number(),
+        })
+        .collect()
 }
 
 /// Starts the export and returns the stream of CSV chunks. Filters are checked before the
@@ -146,18 +155,18 @@ impl Readers {
         })
     }
 
-    /// Reads the page of `query`, whose first customer is `first`, on the next free connection.
+    /// Reads the page of `query`, whose first customer is `first`, with the values of
+    /// `fields`, on the next free connection.
     async fn read(
         &self,
-        state: &AppState,
-        ctx: &TenantCtx,
+        (state, ctx): (&AppState, &TenantCtx),
         (query, first): &PageRange,
-        children: Children,
+        (fields, children): (&[Definition], Children),
     ) -> Result<Page> {
         let gone = || DomainError::Io(std::io::Error::other("export connections closed"));
         let mut conn = self.take.lock().await.recv().await.ok_or_else(gone)?;
         let page = read_on(state, &mut conn, ctx, async |read, backend| {
-            customer_export::page(read, ctx, backend, query, children, first).await
+            customer_export::page(read, ctx, backend, query, &slots(fields), (children, first)).await
         })
         .await;
         let _ = self.give.send(conn);
@@ -210,7 +219,7 @@ async fn pump(
         .map_ok(|page| {
             let (state, ctx, readers, fields) = (state.clone(), ctx.clone(), readers.clone(), fields.clone());
             async move {
-                let page = readers.read(&state, &ctx, &page, children).await?;
+                let page = readers.read((&state, &ctx), &page, (&fields, children)).await?;
                 tokio::task::spawn_blocking(move || rows_chunk(&page, &fields))
                     .await
                     .map_err(|e| DomainError::Io(std::io::Error::other(e)))?
