@@ -52,13 +52,15 @@ pub enum Children {
     Ranges,
 }
 
-/// [`Children::Ranges`] on PostgreSQL when the tenant owns at least half of all customers
-/// (by the table's row count in PostgreSQL's statistics, or the tenant's own count where that
-/// is larger, as before the first `ANALYZE`): over the whole export the ranges then read at
-/// most as many of other tenants' rows as of the tenant's own. SQLite looks them up per
-/// customer: its descents are in-process B-tree seeks, and its export meets its figure so.
-pub async fn children(tx: &mut Conn, ctx: &TenantCtx, backend: Backend) -> Result<Children> {
-    if backend == Backend::Sqlite {
+/// [`Children::Ranges`] on PostgreSQL for an export of all the tenant's customers (`q` with no
+/// filter: a filtered page's range would hold every customer the filter leaves out) when the
+/// tenant owns at least half of all customers (by the table's row count in PostgreSQL's
+/// statistics, or the tenant's own count where that is larger, as before the first `ANALYZE`):
+/// over the whole export the ranges then read at most as many of other tenants' rows as of the
+/// tenant's own. SQLite looks them up per customer: its descents are in-process B-tree seeks,
+/// and its export meets its figure so.
+pub async fn children(tx: &mut Conn, ctx: &TenantCtx, backend: Backend, q: &ListQuery) -> Result<Children> {
+    if backend == Backend::Sqlite || q.filtered() {
         return Ok(Children::PerCustomer);
     }
     let (own, all): (i64, i64) = sqlx::query_as(

@@ -220,6 +220,13 @@ pub struct ListQuery {
     pub segment: Option<Sql>,
 }
 
+impl ListQuery {
+    /// Whether a filter leaves out some of the tenant's customers.
+    pub fn filtered(&self) -> bool {
+        self.tag.is_some() || self.field.is_some() || !self.search.is_empty() || self.segment.is_some()
+    }
+}
+
 #[derive(Debug, Clone, FromRow)]
 pub struct ListedRow {
     #[sqlx(flatten)]

@@ -1,5 +1,6 @@
 use serde_json::json;
 use sqlx::{Connection, Executor, PgConnection};
+use switchboard::domain::crm::customers::{self, ListParams};
 use switchboard::store::customer_export::{self, Children};
 use switchboard::tenancy::TenantCtx;
 use switchboard_tests::database::postgres_base_url;
@@ -263,39 +264,48 @@ async fn export_reads_only_the_tenants_tags_and_values_however_it_reads_them() {
             theirs.push(vec![email, "f,shared".to_owned(), format!("pf{i}")]);
         }
     }
-    let children = async |session: &Session| {
+    let children = async |session: &Session, tag: Option<&str>| {
         let ctx = session.ctx();
+        let params = ListParams {
+            tag: tag.map(str::to_owned),
+            ..ListParams::default()
+        };
+        let query = customers::parse_list(params).unwrap();
         let mut read = server.state.store.tenant_read(&ctx).await.unwrap();
-        let children = customer_export::children(&mut read, &ctx, server.state.store.backend())
+        let children = customer_export::children(&mut read, &ctx, server.state.store.backend(), &query)
             .await
             .unwrap();
         read.commit().await.unwrap();
         children
     };
-    let exported = async |session: &Session| {
-        let rows = csv_rows(&export_csv(session, "/v1/customers/export").await);
+    let exported = async |session: &Session, path: &str| {
+        let rows = csv_rows(&export_csv(session, path).await);
         let at = |name: &str| rows[0].iter().position(|h| h == name).unwrap();
         let (email, tags, plan) = (at("email"), at("tags"), at("custom_fields.plan"));
         let rows = rows[1..].iter();
         rows.map(|r| vec![r[email].clone(), r[tags].clone(), r[plan].clone()])
             .collect::<Vec<_>>()
     };
-    assert_eq!(exported(&most).await, mine);
-    assert_eq!(exported(&few).await, theirs);
+    let all = "/v1/customers/export";
+    assert_eq!(exported(&most, all).await, mine);
+    assert_eq!(exported(&few, all).await, theirs);
+    // A filtered export is read per customer: its pages' ranges would hold whom it leaves out.
+    assert_eq!(children(&most, Some("shared")).await, Children::PerCustomer);
+    assert_eq!(exported(&most, "/v1/customers/export?tag=m1").await, mine[1..2]);
     if postgres_base_url().is_none() {
-        assert_eq!(children(&most).await, Children::PerCustomer);
+        assert_eq!(children(&most, None).await, Children::PerCustomer);
         return;
     }
     // Before PostgreSQL has counted the table, the ranges it read above held the other
     // tenant's rows; once it has, the tenant with a quarter of the customers is read per
     // customer instead, and exports the same.
-    assert_eq!(children(&few).await, Children::Ranges);
+    assert_eq!(children(&few, None).await, Children::Ranges);
     let mut db = PgConnection::connect(&server.state.config.database_url).await.unwrap();
     db.execute("ANALYZE customers").await.unwrap();
-    assert_eq!(children(&most).await, Children::Ranges);
-    assert_eq!(children(&few).await, Children::PerCustomer);
-    assert_eq!(exported(&few).await, theirs);
-    assert_eq!(exported(&most).await, mine);
+    assert_eq!(children(&most, None).await, Children::Ranges);
+    assert_eq!(children(&few, None).await, Children::PerCustomer);
+    assert_eq!(exported(&few, all).await, theirs);
+    assert_eq!(exported(&most, all).await, mine);
 }
 
 /// The body of an export request.

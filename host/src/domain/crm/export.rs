@@ -112,7 +112,7 @@ pub async fn start(state: Arc<AppState>, ctx: TenantCtx, params: ListParams) -> 
     let (fields, children) = {
         let mut read = state.store.tenant_read(&ctx).await?;
         let defs = custom_fields::definitions(&mut read, &ctx).await?;
-        let children = customer_export::children(&mut read, &ctx, state.store.backend()).await?;
+        let children = customer_export::children(&mut read, &ctx, state.store.backend(), &query).await?;
         read.commit().await?;
         let mut fields: Vec<Definition> = defs.into_values().collect();
         fields.sort_by(|a, b| a.key.cmp(&b.key));
