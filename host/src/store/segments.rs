@@ -74,13 +74,5 @@ pub async fn page(tx: &mut Conn, ctx: &TenantCtx, after: Option<&str>, limit: i6
 }
 
 pub async fn delete(tx: &mut Conn, ctx: &TenantCtx, id: &SegmentId) -> Result<()> {
-    let done = sqlx::query("DELETE FROM segments WHERE tenant_id = $1 AND id = $2")
-        .bind(ctx.tenant_id.as_str())
-        .bind(id.as_str())
-        .execute(&mut *tx)
-        .await?;
-    if done.rows_affected() == 0 {
-        return Err(StoreError::NotFound);
-    }
-    Ok(())
+    scoped::delete(tx, ctx, &TABLE, id.as_str()).await
 }
