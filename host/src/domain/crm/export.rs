@@ -123,7 +123,7 @@ pub async fn start(state: Arc<AppState>, ctx: TenantCtx, params: ListParams) -> 
         .await
         .map_err(|_| DomainError::NotFound)?;
     tokio::spawn(async move {
-        if let Err(e) = pump(state, ctx, query, (fields, children), &tx).await {
+        if let Err(e) = pump(state, ctx, query, fields, children, &tx).await {
             // The response has started: the truncated body is all the client can be told.
             tracing::error!(error = %e, "customer export failed");
         }
@@ -159,14 +159,16 @@ impl Readers {
     /// `fields`, on the next free connection.
     async fn read(
         &self,
-        (state, ctx): (&AppState, &TenantCtx),
+        state: &AppState,
+        ctx: &TenantCtx,
         (query, first): &PageRange,
-        (fields, children): (&[Definition], Children),
+        fields: &[Definition],
+        children: Children,
     ) -> Result<Page> {
         let gone = || DomainError::Io(std::io::Error::other("export connections closed"));
         let mut conn = self.take.lock().await.recv().await.ok_or_else(gone)?;
         let page = read_on(state, &mut conn, ctx, async |read, backend| {
-            customer_export::page(read, ctx, backend, query, &slots(fields), (children, first)).await
+            customer_export::page(read, ctx, backend, query, &slots(fields), children, first).await
         })
         .await;
         let _ = self.give.send(conn);
@@ -184,7 +186,8 @@ async fn pump(
     state: Arc<AppState>,
     ctx: TenantCtx,
     query: ListQuery,
-    (fields, children): (Arc<[Definition]>, Children),
+    fields: Arc<[Definition]>,
+    children: Children,
     out: &mpsc::Sender<Bytes>,
 ) -> Result<()> {
     let readers = Arc::new(Readers::open(&state, READERS).await?);
@@ -219,7 +222,7 @@ async fn pump(
         .map_ok(|page| {
             let (state, ctx, readers, fields) = (state.clone(), ctx.clone(), readers.clone(), fields.clone());
             async move {
-                let page = readers.read((&state, &ctx), &page, (&fields, children)).await?;
+                let page = readers.read(&state, &ctx, &page, &fields, children).await?;
                 tokio::task::spawn_blocking(move || rows_chunk(&page, &fields))
                     .await
                     .map_err(|e| DomainError::Io(std::io::Error::other(e)))?
