@@ -8,7 +8,7 @@
 //! On PostgreSQL two writers run side by side: a request waits about one commit (an fsync), so
 //! with one writer the throughput was the number of waiting clients per fsync. More than two
 //! split the waiting hits into smaller batches, and each batch pays a statement's and a
-//! commit's fixed cost (with four, PostgreSQL's CPU per open was a quarter higher). On SQLite
+//! commit's fixed cost (with four, PostgreSQL's CPU per open was about a third higher). On SQLite
 //! there is one writer, as the database takes one at a time.
 
 use std::collections::HashSet;
