@@ -30,9 +30,9 @@ use switchboard::domain::tenants::{self, NewTenant};
 use switchboard::ids::{EmailSenderId, PrefixedId, TenantId, UserId};
 use switchboard::jobs::Workers;
 use switchboard::state::AppState;
-use switchboard::store::now_ms;
 use switchboard::store::sql::Sql;
 use switchboard::store::statistics::Grown;
+use switchboard::store::{now_ms, outbox_cursor};
 use switchboard::tenancy::{Actor, TenantCtx};
 
 mod common;
@@ -279,12 +279,10 @@ async fn load_tracking(state: &Arc<AppState>, ctx: &TenantCtx, backend: &str, ba
     }
 }
 
-/// The domain events the outbox relay has not handed on yet (this bench's tenant is the only
-/// one).
+/// The domain events the outbox relay has not handed on yet.
 async fn unrelayed(state: &AppState) -> i64 {
     let mut conn = state.store.connection().await.expect("connection");
-    Sql::new("SELECT COUNT(*) FROM domain_events WHERE relayed_at IS NULL")
-        .fetch_scalar(&mut conn)
+    outbox_cursor::backlog(&mut conn, state.store.backend())
         .await
         .expect("count")
 }

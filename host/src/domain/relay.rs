@@ -1,10 +1,10 @@
 //! The outbox relay: hands every domain event, once, to each consumer (webhooks, plugins).
 //!
-//! Rows are found by a "not yet relayed" mark rather than a cursor: transactions commit out of
-//! id and time order, so a cursor can pass a row that commits later; a mark cannot miss it. A
-//! batch is claimed and marked by one statement (SKIP LOCKED on PostgreSQL, so hosts relay side
-//! by side) and given to every sink in the same transaction: a crash before the commit relays
-//! it again, never loses it, and a sink never sees half a batch.
+//! The relay keeps its place in the outbox in one row ([`outbox_cursor`]), in commit order, so
+//! handing an event on writes nothing to the event (a mark per event cost PostgreSQL a tenth of
+//! its CPU under tracking load). A batch is taken and the place moved in the transaction that
+//! gives it to every sink: a crash before the commit relays it again, never loses it, and a
+//! sink never sees half a batch. On PostgreSQL hosts relay in turn: the place's row is locked.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -16,8 +16,9 @@ use tokio::sync::watch;
 use super::Result;
 use crate::ids::{PrefixedId, TenantId};
 use crate::state::AppState;
-use crate::store::outbox::{self, DomainEventRow};
-use crate::store::{now_ms, Conn};
+use crate::store::outbox::DomainEventRow;
+use crate::store::outbox_cursor;
+use crate::store::Conn;
 use crate::tenancy::{Actor, TenantCtx};
 
 /// A consumer of relayed events: writes what it needs in the relay's transaction.
@@ -76,14 +77,14 @@ pub async fn run(state: Arc<AppState>, mut stopped: watch::Receiver<bool>) {
 async fn relay_batch(state: &AppState, behind: bool) -> Result<usize> {
     if !behind {
         let mut read = state.store.system_read().await?;
-        let waiting = outbox::any_unrelayed(&mut read).await?;
+        let waiting = outbox_cursor::waiting(&mut read, state.store.backend()).await?;
         read.commit().await?;
         if !waiting {
             return Ok(0);
         }
     }
     let mut tx = state.store.system_tx().await?;
-    let events = outbox::claim_unrelayed(&mut tx, state.store.backend(), BATCH, now_ms()).await?;
+    let events = outbox_cursor::claim(&mut tx, state.store.backend(), BATCH).await?;
     for (name, sink) in SINKS {
         if let Err(e) = sink(state, &mut tx, &events).await {
             tracing::error!(sink = name, error = %e, "a relay consumer failed; the batch will be retried");

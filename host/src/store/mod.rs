@@ -33,6 +33,7 @@ pub mod invitations;
 pub mod jobs;
 pub mod one_trip;
 pub mod outbox;
+pub mod outbox_cursor;
 pub mod plugin_installations;
 pub mod plugin_kv;
 pub mod plugin_runs;

@@ -3,7 +3,7 @@
 use sqlx::FromRow;
 
 use super::scoped::{self, Table};
-use super::{dialect, Backend, Conn, Result};
+use super::{Conn, Result};
 use crate::ids::{DomainEventId, PrefixedId};
 use crate::tenancy::TenantCtx;
 
@@ -83,36 +83,4 @@ pub async fn redact(tx: &mut Conn, ctx: &TenantCtx, ids: &[String], data: &str) 
             .await?;
     }
     Ok(())
-}
-
-/// Whether any tenant's outbox row is waiting for the relay.
-pub async fn any_unrelayed(conn: &mut Conn) -> Result<bool> {
-    let found: Option<(i64,)> = sqlx::query_as("SELECT 1 FROM domain_events WHERE relayed_at IS NULL LIMIT 1")
-        .fetch_optional(&mut *conn)
-        .await?;
-    Ok(found.is_some())
-}
-
-/// Marks up to `limit` outbox rows of any tenant that were not relayed yet as relayed at `now`
-/// and returns them, oldest first: one statement, in the transaction that hands them to every
-/// consumer. On PostgreSQL rows another relay holds are skipped, so several hosts relay side
-/// by side. SQLite finds the rows by rowid, PostgreSQL by the primary key.
-pub async fn claim_unrelayed(tx: &mut Conn, backend: Backend, limit: i64, now: i64) -> Result<Vec<DomainEventRow>> {
-    let (key, columns) = match backend {
-        Backend::Sqlite => ("rowid", "rowid"),
-        Backend::Postgres => ("(tenant_id, id)", "tenant_id, id"),
-    };
-    let mut rows: Vec<DomainEventRow> = sqlx::query_as(&format!(
-        "UPDATE domain_events SET relayed_at = $1 WHERE {key} IN (SELECT {columns} FROM domain_events \
-         WHERE relayed_at IS NULL ORDER BY occurred_at LIMIT $2{}) \
-         RETURNING id, tenant_id, event_type, data, occurred_at",
-        dialect::claim_lock(backend)
-    ))
-    .bind(now)
-    .bind(limit)
-    .fetch_all(&mut *tx)
-    .await?;
-    // RETURNING gives no order.
-    rows.sort_unstable_by(|a, b| (a.occurred_at, &a.id).cmp(&(b.occurred_at, &b.id)));
-    Ok(rows)
 }

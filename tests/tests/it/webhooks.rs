@@ -670,3 +670,61 @@ async fn the_relay_hands_on_more_than_a_batch_each_event_once_to_its_own_tenant(
         assert_eq!(got, want, "each event of the tenant once, and only the tenant's");
     }
 }
+
+#[tokio::test]
+async fn the_relay_hands_on_an_event_whose_transaction_commits_after_a_later_one() {
+    use switchboard::ids::{DomainEventId, PrefixedId};
+    use switchboard::store::{bulk, Backend};
+
+    let server = server().await;
+    let receiver = Receiver::start().await;
+    let owner = server.signup("Late").await;
+    let ep = endpoint(
+        &owner,
+        json!({"url": receiver.url("/in"), "event_types": ["customer.updated"]}),
+    )
+    .await;
+    let ctx = owner.ctx();
+    let (early, late) = (
+        DomainEventId::generate().to_string(),
+        DomainEventId::generate().to_string(),
+    );
+    let write = |event: &str| vec![(event.to_owned(), "customer.updated", "{}".to_owned())];
+
+    let mut held = server.state.store.tenant_tx(&ctx).await.unwrap();
+    bulk::insert_domain_events(&mut held, &ctx, &write(&early))
+        .await
+        .unwrap();
+    if server.state.store.backend() == Backend::Postgres {
+        // The later transaction commits first, and the relay hands its event on while the
+        // earlier one is still open: its place moves past a transaction that commits after.
+        let mut tx = server.state.store.tenant_tx(&ctx).await.unwrap();
+        bulk::insert_domain_events(&mut tx, &ctx, &write(&late)).await.unwrap();
+        tx.commit().await.unwrap();
+        let first = server
+            .until_webhooks(|| async {
+                let got = delivered_events(&server, id(&ep)).await;
+                (!got.is_empty()).then_some(got)
+            })
+            .await;
+        assert_eq!(first, std::slice::from_ref(&late), "the committed event, not the one still open");
+        held.commit().await.unwrap();
+    } else {
+        // SQLite's writers take turns: the open transaction commits before another writes.
+        held.commit().await.unwrap();
+        let mut tx = server.state.store.tenant_tx(&ctx).await.unwrap();
+        bulk::insert_domain_events(&mut tx, &ctx, &write(&late)).await.unwrap();
+        tx.commit().await.unwrap();
+    }
+
+    let mut got = server
+        .until_webhooks(|| async {
+            let got = delivered_events(&server, id(&ep)).await;
+            (got.len() >= 2).then_some(got)
+        })
+        .await;
+    got.sort();
+    let mut want = vec![early, late];
+    want.sort();
+    assert_eq!(got, want, "each event once, the late committer's too");
+}

@@ -2,7 +2,7 @@
 //!
 //! The outbox relay's plugin consumer queues one job per domain event and enabled installation
 //! of the event's tenant whose manifest subscribes to its type (exactly, `customer.*` or `*`),
-//! in the relay's transaction: an event is marked relayed exactly when its jobs exist. The
+//! in the relay's transaction: an event is handed on exactly when its jobs exist. The
 //! same job kind carries the follow-ups a plugin schedules for itself (`schedule`), due later.
 //! A job runs the installation's `on_event`; a run that does not end `ok` fails the job, which
 //! the queue retries with its backoff and dead-letters after the last attempt. Every attempt is

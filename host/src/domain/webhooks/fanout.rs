@@ -1,6 +1,6 @@
 //! The outbox relay's webhook consumer: each relayed event becomes one delivery per enabled
 //! endpoint of its tenant whose filter matches, written in the relay's transaction (so an event
-//! is marked relayed exactly when its deliveries exist).
+//! is handed on exactly when its deliveries exist).
 
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
