@@ -707,7 +707,11 @@ async fn the_relay_hands_on_an_event_whose_transaction_commits_after_a_later_one
                 (!got.is_empty()).then_some(got)
             })
             .await;
-        assert_eq!(first, std::slice::from_ref(&late), "the committed event, not the one still open");
+        assert_eq!(
+            first,
+            std::slice::from_ref(&late),
+            "the committed event, not the one still open"
+        );
         held.commit().await.unwrap();
     } else {
         // SQLite's writers take turns: the open transaction commits before another writes.
