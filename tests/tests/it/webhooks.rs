@@ -690,6 +690,11 @@ async fn the_relay_hands_on_an_event_whose_transaction_commits_after_a_later_one
         DomainEventId::generate().to_string(),
     );
     let write = |event: &str| vec![(event.to_owned(), "customer.updated", "{}".to_owned())];
+    let commit_late = async || {
+        let mut tx = server.state.store.tenant_tx(&ctx).await.unwrap();
+        bulk::insert_domain_events(&mut tx, &ctx, &write(&late)).await.unwrap();
+        tx.commit().await.unwrap();
+    };
 
     let mut held = server.state.store.tenant_tx(&ctx).await.unwrap();
     bulk::insert_domain_events(&mut held, &ctx, &write(&early))
@@ -698,9 +703,7 @@ async fn the_relay_hands_on_an_event_whose_transaction_commits_after_a_later_one
     if server.state.store.backend() == Backend::Postgres {
         // The later transaction commits first, and the relay hands its event on while the
         // earlier one is still open: its place moves past a transaction that commits after.
-        let mut tx = server.state.store.tenant_tx(&ctx).await.unwrap();
-        bulk::insert_domain_events(&mut tx, &ctx, &write(&late)).await.unwrap();
-        tx.commit().await.unwrap();
+        commit_late().await;
         let first = server
             .until_webhooks(|| async {
                 let got = delivered_events(&server, id(&ep)).await;
@@ -716,9 +719,7 @@ async fn the_relay_hands_on_an_event_whose_transaction_commits_after_a_later_one
     } else {
         // SQLite's writers take turns: the open transaction commits before another writes.
         held.commit().await.unwrap();
-        let mut tx = server.state.store.tenant_tx(&ctx).await.unwrap();
-        bulk::insert_domain_events(&mut tx, &ctx, &write(&late)).await.unwrap();
-        tx.commit().await.unwrap();
+        commit_late().await;
     }
 
     let mut got = server
