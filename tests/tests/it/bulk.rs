@@ -89,7 +89,7 @@ async fn bulk_create_writes_valid_rows_and_reports_the_rest() {
 }
 
 /// Values and tags must name an existing customer (on PostgreSQL one of their own tenant: the
-/// check reads customers under row-level security), and deleting a customer takes them along.
+/// check compares the customer's tenant with the row's), and deleting a customer takes them along.
 #[tokio::test]
 async fn values_and_tags_name_a_customer_and_go_with_it() {
     let server = TestServer::start().await;
