@@ -27,6 +27,9 @@ async fn bulk_create_writes_valid_rows_and_reports_the_rest() {
         .post("/v1/custom-fields", json!({"key": "score", "type": "number"}))
         .await;
     owner.post("/v1/customers", json!({"email": "taken@example.com"})).await;
+    // Found only by its phone or its external id: no row below shares its email.
+    let held = json!({"email": "held@example.com", "phone": "+14155550100", "external_id": "ext-1"});
+    owner.post("/v1/customers", held).await;
 
     let ctx = owner.ctx();
     let mut tx = server.state.store.tenant_tx(&ctx).await.unwrap();
@@ -38,6 +41,20 @@ async fn bulk_create_writes_valid_rows_and_reports_the_rest() {
         (4, row("taken@example.com", json!(4), &[])),
         (5, row("five@example.com", json!("five"), &[])),
         (6, row("six@example.com", json!(6.5), &["a"])),
+        (
+            7,
+            CustomerInput {
+                phone: Patch::Set("+1 415 555 0100".into()),
+                ..row("seven@example.com", json!(7), &[])
+            },
+        ),
+        (
+            8,
+            CustomerInput {
+                external_id: Patch::Set("ext-1".into()),
+                ..row("eight@example.com", json!(8), &[])
+            },
+        ),
     ];
     let results = create_many_in(&mut tx, &ctx, &defs, rows).await.unwrap();
     tx.commit().await.unwrap();
@@ -62,7 +79,9 @@ async fn bulk_create_writes_valid_rows_and_reports_the_rest() {
             (3, "conflict"),
             (4, "conflict"),
             (5, "invalid"),
-            (6, "created")
+            (6, "created"),
+            (7, "conflict"),
+            (8, "conflict")
         ]
     );
 
@@ -83,8 +102,8 @@ async fn bulk_create_writes_valid_rows_and_reports_the_rest() {
     let created = owner.get("/v1/domain-events?type=customer.created").await;
     assert_eq!(
         created.body["data"].as_array().unwrap().len(),
-        3,
-        "taken@ plus the two bulk rows"
+        4,
+        "taken@, held@ and the two bulk rows"
     );
 }
 
