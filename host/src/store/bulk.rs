@@ -154,11 +154,9 @@ pub async fn existing_identifiers(
 /// every chunk). A LATERAL subquery with LIMIT is never flattened into a join, so each value is
 /// one probe of the (tenant_id, column) unique index whatever the statistics say.
 fn probe_each(sql: &mut Sql, ctx: &TenantCtx, column: &str, values: &[&str]) {
-    sql.push("SELECT c.email, c.phone, c.external_id FROM unnest(ARRAY[");
-    for (i, value) in values.iter().enumerate() {
-        sql.push(if i == 0 { "" } else { ", " }).bind(*value);
-    }
-    sql.push("]) AS wanted (value) CROSS JOIN LATERAL (SELECT email, phone, external_id ")
+    sql.push("SELECT c.email, c.phone, c.external_id FROM unnest(ARRAY[")
+        .bind_separated(values.iter().copied())
+        .push("]) AS wanted (value) CROSS JOIN LATERAL (SELECT email, phone, external_id ")
         .push("FROM customers WHERE tenant_id = ")
         .bind(ctx.tenant_id.as_str())
         .push(&format!(" AND {column} = wanted.value LIMIT 1) c"));

@@ -79,14 +79,18 @@ impl Sql {
 
     /// Appends `(` placeholders `)` for a non-empty list.
     pub fn bind_list<A: Into<Arg>>(&mut self, values: impl IntoIterator<Item = A>) -> &mut Self {
-        self.push("(");
+        self.push("(").bind_separated(values).push(")")
+    }
+
+    /// Appends comma-separated placeholders for `values`, for a list or an `ARRAY[…]`.
+    pub fn bind_separated<A: Into<Arg>>(&mut self, values: impl IntoIterator<Item = A>) -> &mut Self {
         for (i, v) in values.into_iter().enumerate() {
             if i > 0 {
                 self.push(", ");
             }
             self.bind(v);
         }
-        self.push(")")
+        self
     }
 
     /// Appends another statement fragment, renumbering its placeholders.
