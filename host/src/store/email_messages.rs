@@ -95,9 +95,8 @@ pub async fn insert_page(
         "INSERT INTO email_messages (id, tenant_id, campaign_id, customer_id, email, batch_no, status, created_at) \
          VALUES ",
     );
-    for (i, r) in recipients.iter().enumerate() {
-        sql.push(if i == 0 { "(" } else { ", (" })
-            .bind(EmailMessageId::generate().as_str())
+    sql.push_rows(recipients.iter().enumerate(), |sql, (i, r)| {
+        sql.bind(EmailMessageId::generate().as_str())
             .push(", ")
             .bind(ctx.tenant_id.as_str())
             .push(", ")
@@ -109,9 +108,8 @@ pub async fn insert_page(
             .push(", ")
             .bind((first_seq + i as i64) / batch_size.max(1))
             .push(", 'queued', ")
-            .bind(now)
-            .push(")");
-    }
+            .bind(now);
+    });
     sql.push(" ON CONFLICT (campaign_id, email) DO NOTHING");
     Ok(sql.execute(tx).await?.rows_affected() as i64)
 }
@@ -206,10 +204,9 @@ pub async fn mark_sent(tx: &mut Conn, ctx: &TenantCtx, sent: &[(&str, &str)]) ->
     // VALUES and scanned the whole table.
     let mut sql = Sql::new("UPDATE email_messages SET status = 'sent', sent_at = ");
     sql.bind(now_ms()).push(", provider_id = v.column2 FROM (VALUES ");
-    for (i, (id, provider_id)) in sent.iter().enumerate() {
-        sql.push(if i == 0 { "(" } else { ", (" });
-        sql.bind(*id).push(", ").bind(*provider_id).push(")");
-    }
+    sql.push_rows(sent, |sql, (id, provider_id)| {
+        sql.bind_separated([*id, *provider_id]);
+    });
     sql.push(") AS v WHERE email_messages.tenant_id = ")
         .bind(ctx.tenant_id.as_str())
         .push(" AND email_messages.id = v.column1 AND email_messages.id IN ")

@@ -95,23 +95,16 @@ fn from_hits(sql: &mut Sql, hits: &[Hit<'_>]) {
     };
     let padding = hits.len().next_power_of_two() - hits.len();
     sql.push(" FROM (VALUES ");
-    for (i, h) in hits.iter().chain(std::iter::repeat_n(&NOTHING, padding)).enumerate() {
-        sql.push(if i == 0 { "(" } else { ", (" });
-        for (j, value) in [
+    sql.push_rows(hits.iter().chain(std::iter::repeat_n(&NOTHING, padding)), |sql, h| {
+        sql.bind_separated([
             h.event_id,
             h.domain_event_id,
             h.message_id,
             h.kind(),
             h.url.unwrap_or(""),
             h.host_tenant.unwrap_or(""),
-        ]
-        .into_iter()
-        .enumerate()
-        {
-            sql.push(if j == 0 { "" } else { ", " }).bind(value);
-        }
-        sql.push(")");
-    }
+        ]);
+    });
     sql.push(
         ") AS v JOIN email_messages m ON m.id = v.column3 \
          WHERE v.column6 = '' OR m.tenant_id = v.column6",

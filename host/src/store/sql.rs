@@ -93,6 +93,25 @@ impl Sql {
         self
     }
 
+    /// Binds `value`, or writes a literal NULL: the `Any` driver binds a NULL parameter without
+    /// a type, which PostgreSQL refuses where it cannot infer one.
+    pub fn bind_opt<A: Into<Arg>>(&mut self, value: Option<A>) -> &mut Self {
+        match value {
+            Some(v) => self.bind(v),
+            None => self.push("NULL"),
+        }
+    }
+
+    /// Appends `(…), (…)`, one tuple per row written by `row`: a multi-row `VALUES`.
+    pub fn push_rows<T>(&mut self, rows: impl IntoIterator<Item = T>, mut row: impl FnMut(&mut Sql, T)) -> &mut Self {
+        for (i, r) in rows.into_iter().enumerate() {
+            self.push(if i == 0 { "(" } else { ", (" });
+            row(self, r);
+            self.push(")");
+        }
+        self
+    }
+
     /// Appends another statement fragment, renumbering its placeholders.
     pub fn append(&mut self, other: &Sql) -> &mut Self {
         let offset = self.args.len();
@@ -249,5 +268,15 @@ mod tests {
             outer.planned_per_call,
             "a selective fragment makes its statement one too"
         );
+    }
+
+    #[test]
+    fn rows_are_tuples_and_absent_values_literal_nulls() {
+        let mut sql = Sql::new("INSERT INTO t (a, b) VALUES ");
+        sql.push_rows([("x", Some(1i64)), ("y", None)], |sql, (a, b)| {
+            sql.bind(a).push(", ").bind_opt(b);
+        });
+        assert_eq!(sql.text(), "INSERT INTO t (a, b) VALUES ($1, $2), ($3, NULL)");
+        assert_eq!(sql.args, vec![Arg::from("x"), Arg::Int(1), Arg::from("y")]);
     }
 }

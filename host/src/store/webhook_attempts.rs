@@ -43,39 +43,25 @@ pub struct NewAttempt<'a> {
 const INSERT_CHUNK: usize = 500;
 
 /// Records attempts of any tenants (the dispatcher's batch) in as few statements as possible.
-/// Missing values are written as literal NULLs: the `Any` driver would bind a typeless NULL.
 pub async fn insert_many(conn: &mut Conn, attempts: &[NewAttempt<'_>]) -> Result<()> {
     for chunk in attempts.chunks(INSERT_CHUNK) {
         let mut sql = Sql::new(
             "INSERT INTO webhook_attempts (id, tenant_id, endpoint_id, delivery_id, attempt, status, response_code, \
              response_body, error, latency_ms, created_at) VALUES ",
         );
-        for (i, a) in chunk.iter().enumerate() {
-            sql.push(if i == 0 { "(" } else { ", (" });
+        sql.push_rows(chunk, |sql, a| {
             sql.bind(WebhookAttemptId::generate().as_str()).push(", ");
             sql.bind(a.tenant_id).push(", ");
             sql.bind(a.endpoint_id).push(", ");
             sql.bind(a.delivery_id).push(", ");
             sql.bind(i64::from(a.attempt)).push(", ");
             sql.bind(if a.succeeded { "succeeded" } else { "failed" }).push(", ");
-            match a.response_code {
-                Some(code) => sql.bind(i64::from(code)),
-                None => sql.push("NULL"),
-            };
-            sql.push(", ");
-            match a.response_body {
-                Some(body) => sql.bind(body),
-                None => sql.push("NULL"),
-            };
-            sql.push(", ");
-            match &a.error {
-                Some(error) => sql.bind(error.as_str()),
-                None => sql.push("NULL"),
-            };
-            sql.push(", ");
+            sql.bind_opt(a.response_code.map(i64::from)).push(", ");
+            sql.bind_opt(a.response_body).push(", ");
+            sql.bind_opt(a.error.as_deref()).push(", ");
             sql.bind(a.latency_ms).push(", ");
-            sql.bind(a.created_at).push(")");
-        }
+            sql.bind(a.created_at);
+        });
         sql.execute(conn).await?;
     }
     Ok(())

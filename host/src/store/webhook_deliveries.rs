@@ -53,10 +53,7 @@ pub async fn insert_many(tx: &mut Conn, ctx: &TenantCtx, rows: &[NewDelivery], d
             "INSERT INTO webhook_deliveries (id, tenant_id, endpoint_id, event_id, event_type, payload, status, \
              attempts, max_attempts, next_attempt_at, created_at, updated_at) VALUES ",
         );
-        for (i, r) in chunk.iter().enumerate() {
-            if i > 0 {
-                sql.push(", ");
-            }
+        sql.push_rows(chunk, |sql, r| {
             let values: [Arg; 12] = [
                 r.id.as_str().into(),
                 ctx.tenant_id.as_str().into(),
@@ -71,8 +68,8 @@ pub async fn insert_many(tx: &mut Conn, ctx: &TenantCtx, rows: &[NewDelivery], d
                 due.into(),
                 due.into(),
             ];
-            sql.bind_list(values);
-        }
+            sql.bind_separated(values);
+        });
         sql.execute(tx).await?;
     }
     Ok(())
@@ -123,16 +120,8 @@ pub async fn settle_many(conn: &mut Conn, ending: &Ending, rows: &[(&str, i64)],
     } else {
         sql.push("NULL");
     }
-    sql.push(", last_status_code = ");
-    match ending.code {
-        Some(code) => sql.bind(i64::from(code)),
-        None => sql.push("NULL"),
-    };
-    sql.push(", last_error = ");
-    match &ending.error {
-        Some(error) => sql.bind(error.as_str()),
-        None => sql.push("NULL"),
-    };
+    sql.push(", last_status_code = ").bind_opt(ending.code.map(i64::from));
+    sql.push(", last_error = ").bind_opt(ending.error.as_deref());
     sql.push(", updated_at = ").bind(now);
     sql.push(" WHERE status = 'pending' AND attempts = ")
         .bind(i64::from(ending.attempt));
