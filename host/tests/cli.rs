@@ -16,8 +16,9 @@ async fn database_url() -> String {
             use sqlx::{Connection, Executor};
             let mut conn = sqlx::PgConnection::connect(&base).await.unwrap();
             conn.execute(format!("CREATE DATABASE {name}").as_str()).await.unwrap();
-            let (prefix, _) = base.rsplit_once('/').unwrap();
-            format!("{prefix}/{name}")
+            let mut url = url::Url::parse(&base).unwrap();
+            url.set_path(&name);
+            url.into()
         }
         None => format!("sqlite://{}", std::env::temp_dir().join(format!("{name}.db")).display()),
     }

@@ -20,8 +20,10 @@ pub async fn fresh_url() -> anyhow::Result<String> {
             let mut conn = PgConnection::connect(&base).await?;
             conn.execute(format!("CREATE DATABASE {name}").as_str()).await?;
             conn.close().await?;
-            let (prefix, _) = base.rsplit_once('/').ok_or_else(|| anyhow::anyhow!("bad url {base}"))?;
-            Ok(format!("{prefix}/{name}"))
+            // Only the database changes: the rest (`?sslmode=…`, a socket `host=`) stays.
+            let mut url = reqwest::Url::parse(&base)?;
+            url.set_path(&name);
+            Ok(url.into())
         }
         None => {
             let path = std::env::temp_dir().join(format!("{name}.db"));

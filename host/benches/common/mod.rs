@@ -133,7 +133,10 @@ pub async fn database_url(backend: &str) -> String {
             conn.execute(format!("CREATE DATABASE {name}").as_str())
                 .await
                 .expect("create database");
-            format!("{}/{name}", base.rsplit_once('/').expect("url").0)
+            // Only the database changes: the rest (`?sslmode=…`, a socket `host=`) stays.
+            let mut url = url::Url::parse(&base).expect("url");
+            url.set_path(&name);
+            url.into()
         }
         _ => {
             let dir = std::env::temp_dir();
