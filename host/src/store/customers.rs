@@ -379,23 +379,19 @@ pub async fn set_field_value(
     text: Option<&str>,
     num: Option<f64>,
 ) -> Result<()> {
-    // sqlx 0.8's `Any` driver sends a NULL f64 as a float4 parameter, which then poisons the
-    // cached PostgreSQL statement for real values; so a missing number is a literal NULL.
-    let num_param = if num.is_some() { "$5" } else { "NULL" };
-    let sql = format!(
-        "INSERT INTO customer_field_values (tenant_id, customer_id, field_key, value_text, value_num) \
-         VALUES ($1, $2, $3, $4, {num_param}) ON CONFLICT (customer_id, field_key) \
-         DO UPDATE SET value_text = excluded.value_text, value_num = excluded.value_num"
+    let mut sql = Sql::new(
+        "INSERT INTO customer_field_values (tenant_id, customer_id, field_key, value_text, value_num) VALUES (",
     );
-    let mut q = sqlx::query(&sql)
-        .bind(ctx.tenant_id.as_str())
-        .bind(id.as_str())
-        .bind(key)
-        .bind(text);
-    if let Some(n) = num {
-        q = q.bind(n);
-    }
-    q.execute(&mut *tx).await?;
+    sql.bind_separated([ctx.tenant_id.as_str(), id.as_str(), key])
+        .push(", ")
+        .bind_opt(text)
+        .push(", ")
+        .bind_opt(num)
+        .push(
+            ") ON CONFLICT (customer_id, field_key) \
+             DO UPDATE SET value_text = excluded.value_text, value_num = excluded.value_num",
+        );
+    sql.execute(tx).await?;
     Ok(())
 }
 

@@ -93,8 +93,9 @@ impl Sql {
         self
     }
 
-    /// Binds `value`, or writes a literal NULL: the `Any` driver binds a NULL parameter without
-    /// a type, which PostgreSQL refuses where it cannot infer one.
+    /// Binds `value`, or writes a literal NULL: sqlx 0.8's `Any` driver sends a NULL without the
+    /// column's type (a missing f64 as a float4, which then poisons the cached PostgreSQL
+    /// statement for real values).
     pub fn bind_opt<A: Into<Arg>>(&mut self, value: Option<A>) -> &mut Self {
         match value {
             Some(v) => self.bind(v),
