@@ -8,6 +8,9 @@ use base64::Engine;
 use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
 use sha2::Sha256;
+use sqlx::Executor;
+use switchboard::domain::plugins::run_writes::BROKEN;
+use switchboard::store::Backend;
 use switchboard_tests::{Session, TestServer};
 
 const SECRET: &str = "shop-secret";
@@ -45,6 +48,18 @@ async fn deliver(server: &TestServer, url: &str, headers: &[(&str, &str)], body:
     }
     let reply = req.send().await.unwrap();
     (reply.status().as_u16(), reply.json().await.unwrap_or(Value::Null))
+}
+
+/// Delivers a signed `orders/create` of a 5.00 USD order by `email`, as webhook `id`.
+async fn deliver_order(server: &TestServer, url: &str, email: &str, id: &str) -> (u16, Value) {
+    let order = json!({"id": 1, "email": email, "total_price": "5.00", "currency": "USD"});
+    let sig = sign(SECRET, order.to_string().as_bytes());
+    let headers = [
+        ("x-shopify-topic", "orders/create"),
+        ("x-shopify-hmac-sha256", sig.as_str()),
+        ("x-shopify-webhook-id", id),
+    ];
+    deliver(server, url, &headers, &order).await
 }
 
 /// The newest line of the installation behind a hook URL's log, for failure messages.
@@ -161,14 +176,7 @@ async fn a_delivery_the_full_kv_store_cannot_remember_still_succeeds() {
     let server = TestServer::start_with(|c| c.plugin_kv_quota_bytes = 8).await;
     let owner = server.signup("Full").await;
     let url = hook_url(&owner, "shopify").await;
-    let order = json!({"id": 1, "email": "full@example.com", "total_price": "5.00", "currency": "USD"});
-    let sig = sign(SECRET, order.to_string().as_bytes());
-    let headers = [
-        ("x-shopify-topic", "orders/create"),
-        ("x-shopify-hmac-sha256", sig.as_str()),
-        ("x-shopify-webhook-id", "w-1"),
-    ];
-    let (status, body) = deliver(&server, &url, &headers, &order).await;
+    let (status, body) = deliver_order(&server, &url, "full@example.com", "w-1").await;
     assert_eq!(status, 200, "{body} {}", last_log(&owner, &url).await);
     let customer = only_customer(&owner).await;
     assert_eq!(events_of(&owner, &customer).await.len(), 1);
@@ -178,6 +186,71 @@ async fn a_delivery_the_full_kv_store_cannot_remember_still_succeeds() {
         message.starts_with("delivery:w-1 applied but not remembered: quota"),
         "{log}"
     );
+}
+
+/// A fault of the database in a write that starts at no savepoint (the delivery id's put, one
+/// statement): on SQLite the statement is undone alone and the plugin goes on, as it does when
+/// the quota refuses the put; on PostgreSQL it aborts the run's transaction, so the whole
+/// delivery fails with nothing written, whatever the plugin answered, and the shop's retry
+/// applies it once.
+#[tokio::test]
+async fn a_database_fault_outside_a_savepoint_fails_the_delivery_on_postgres() {
+    let server = TestServer::start().await;
+    let owner = server.signup("Faulty").await;
+    let url = hook_url(&owner, "shopify").await;
+    let postgres = server.state.store.backend() == Backend::Postgres;
+    let fault = if postgres {
+        [
+            "CREATE FUNCTION refuse_delivery_ids() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+             IF NEW.key LIKE 'delivery:%' THEN RAISE EXCEPTION 'injected fault'; END IF; RETURN NEW; END $$",
+            "CREATE TRIGGER refuse_delivery_ids BEFORE INSERT ON plugin_kv FOR EACH ROW \
+             EXECUTE FUNCTION refuse_delivery_ids()",
+        ]
+        .as_slice()
+    } else {
+        &[
+            "CREATE TRIGGER refuse_delivery_ids BEFORE INSERT ON plugin_kv WHEN NEW.key LIKE 'delivery:%' \
+           BEGIN SELECT RAISE(ABORT, 'injected fault'); END",
+        ]
+    };
+    let mut conn = server.state.store.connection().await.unwrap();
+    for statement in fault {
+        conn.execute(*statement).await.unwrap();
+    }
+    let (status, body) = deliver_order(&server, &url, "fault@example.com", "w-1").await;
+    let runs = owner
+        .get(&format!("/v1/installations/{}/runs", installation_of(&url)))
+        .await;
+    let run = &runs.body["data"][0];
+    if postgres {
+        assert_eq!(status, 502, "{body}");
+        assert_eq!(
+            (run["outcome"].as_str(), run["error"].as_str()),
+            (Some("error"), Some(BROKEN)),
+            "{run}"
+        );
+        assert_eq!(owner.get("/v1/customers").await.body["data"], json!([]));
+    } else {
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(run["outcome"], "ok", "{run}");
+        let log = last_log(&owner, &url).await;
+        let message = log["message"].as_str().unwrap();
+        assert!(message.starts_with("delivery:w-1 applied but not remembered"), "{log}");
+    }
+    let drop = if postgres {
+        "DROP TRIGGER refuse_delivery_ids ON plugin_kv"
+    } else {
+        "DROP TRIGGER refuse_delivery_ids"
+    };
+    conn.execute(drop).await.unwrap();
+    let (status, body) = deliver_order(&server, &url, "fault@example.com", "w-1").await;
+    assert_eq!(status, 200, "{body}");
+    let customer = only_customer(&owner).await;
+    // SQLite applied the first delivery and could not remember it, so the retry applied it too.
+    let applied = if postgres { 1 } else { 2 };
+    assert_eq!(events_of(&owner, &customer).await.len(), applied);
+    let replay = deliver_order(&server, &url, "fault@example.com", "w-1").await;
+    assert_eq!(replay.1, json!({"duplicate": true}));
 }
 
 #[tokio::test]

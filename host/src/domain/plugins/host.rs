@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 use super::dispatch::FollowUp;
 use super::kv_view::{self, KvView, Lookup};
-use super::run_writes::{RunTx, RunWrites};
+use super::run_writes::{RunTx, RunWrites, BROKEN};
 use crate::domain::crm::customers::{self, CustomerInput as DomainInput, ListParams, Patch};
 use crate::domain::crm::{events, tags};
 use crate::domain::messages::{self, SendError};
@@ -95,12 +95,15 @@ impl From<StoreError> for HostError {
 }
 
 /// Runs `f` at the run's moving savepoint: when it fails, what it wrote is undone and the
-/// transaction goes on.
+/// transaction goes on (or, when even that fails, the run is broken).
 async fn host_call<T>(run: &mut RunTx, f: impl AsyncFnOnce(&mut Conn) -> HostResult<T>) -> HostResult<T> {
-    run.mark.set(&mut run.tx).await?;
+    if let Err(e) = run.mark.set(&mut run.tx).await {
+        run.broken = true;
+        return Err(e.into());
+    }
     let result = f(&mut run.tx).await;
-    if result.is_err() {
-        run.mark.undo(&mut run.tx).await?;
+    if result.is_err() && run.mark.undo(&mut run.tx).await.is_err() {
+        run.broken = true;
     }
     result
 }
@@ -174,10 +177,15 @@ impl TenantHost {
     /// Commits what the run wrote so far. Before a call that waits on the network, so no write
     /// lock is held meanwhile (nor wanted by that call's own transaction).
     pub fn commit_writes(&self) -> HostResult<()> {
-        if let Some(run) = self.writes.take() {
-            self.block(run.tx.commit()).map_err(StoreError::from)?;
+        match self.writes.take() {
+            // Kept for the run's record, which fails the run.
+            Some(run) if run.broken => {
+                self.writes.put(run);
+                Err(broken())
+            }
+            Some(run) => Ok(self.block(run.tx.commit()).map_err(StoreError::from)?),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     /// Runs `f` on the run's transaction when the run wrote already, so it reads its own
@@ -197,7 +205,11 @@ impl TenantHost {
 
     fn read<T>(&self, alone: Alone, f: impl AsyncFnOnce(&mut Conn) -> HostResult<T>) -> HostResult<T> {
         if let Some(mut run) = self.writes.take() {
-            let result = self.block(f(&mut run.tx));
+            let result = if run.broken {
+                Err(broken())
+            } else {
+                self.block(f(&mut run.tx))
+            };
             self.writes.put(run);
             return result;
         }
@@ -233,13 +245,17 @@ impl TenantHost {
                     }
                 };
             };
-            // On SQLite a statement that fails leaves nothing, and the rest of the transaction
-            // stands: a call whose one write is its last statement has nothing to undo, and
-            // skips moving the savepoint (a round trip in the one writer's turn). On PostgreSQL
-            // a failed statement fails the whole transaction unless undone to a savepoint.
-            let result = match writes {
-                Writes::Last if self.state.store.backend() == Backend::Sqlite => f(&mut run.tx).await,
-                _ => host_call(&mut run, f).await,
+            let backend = self.state.store.backend();
+            let result = if run.broken {
+                Err(broken())
+            } else if writes.savepoint(backend) {
+                host_call(&mut run, f).await
+            } else {
+                let result = f(&mut run.tx).await;
+                if result.is_err() && backend == Backend::Postgres {
+                    run.check().await;
+                }
+                result
             };
             self.writes.put(run);
             result
@@ -291,13 +307,33 @@ impl TenantHost {
     }
 }
 
-/// What a host call writes, for whether it must start at a savepoint.
+/// What a host call writes, for whether it must start at a savepoint. A call of one statement
+/// needs none: on SQLite a statement that fails leaves nothing and the rest of the transaction
+/// stands; on PostgreSQL it aborts the transaction and so breaks the run ([`RunTx::broken`]),
+/// which is why such a statement must fail only on the database's faults, not on the call's
+/// input. Each savepoint saved is a round trip (on SQLite in the one writer's turn).
+#[derive(Clone, Copy)]
 enum Writes {
     /// Any number of statements: one failing must undo the others.
     Any,
-    /// One statement, the call's last: before it nothing is written, and when it fails there
-    /// is nothing else to undo.
+    /// One statement, on both databases: what the call runs before it writes nothing.
     Last,
+    /// One statement on PostgreSQL, which chains the call's writes; several on SQLite.
+    LastOnPostgres,
+}
+
+impl Writes {
+    fn savepoint(self, backend: Backend) -> bool {
+        match self {
+            Writes::Any => true,
+            Writes::Last => false,
+            Writes::LastOnPostgres => backend == Backend::Sqlite,
+        }
+    }
+}
+
+fn broken() -> HostError {
+    HostError::Unavailable(BROKEN.into())
 }
 
 /// How a read runs when the run has not written yet.
@@ -441,7 +477,7 @@ impl HostApi for TenantHost {
             properties: json_object("properties", properties)?,
             occurred_at: None,
         };
-        self.writing(Writes::Any, async |tx| {
+        self.writing(Writes::LastOnPostgres, async |tx| {
             Ok(events::track_in(tx, &self.ctx, &id, track).await?)
         })?;
         Ok(())

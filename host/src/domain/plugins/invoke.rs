@@ -7,6 +7,7 @@ use std::sync::Arc;
 use super::dispatch::{self, FollowUp};
 use super::host::TenantHost;
 use super::installations::Loaded;
+use super::run_writes::BROKEN;
 use crate::domain::{page_limit, DomainError, Result};
 use crate::ids::{InstallationId, PluginRunId};
 use crate::plugins::runtime::CallSetup;
@@ -82,7 +83,13 @@ pub async fn run(
     // transaction holds the writer's turn on SQLite until then, and neither the teardown nor a
     // hand-back to an async task should be part of that.
     let (id, run) = tokio::task::spawn_blocking(move || {
-        let recorded = runtime.invoke_then(&prepared, setup, input, |run| {
+        let recorded = runtime.invoke_then(&prepared, setup, input, |mut run| {
+            let writes = writes.take();
+            if writes.as_ref().is_some_and(|w| w.broken) && run.outcome == Outcome::Ok {
+                run.outcome = Outcome::Error;
+                run.output = None;
+                run.error = Some(BROKEN.to_owned());
+            }
             let id = tokio.block_on(record(
                 &state,
                 &ctx,
@@ -90,7 +97,7 @@ pub async fn run(
                 trigger,
                 &run,
                 &follow_ups.take(),
-                writes.take().map(|w| w.tx),
+                writes.map(|w| w.tx),
             ));
             id.map(|id| (id, run))
         });

@@ -1,18 +1,28 @@
 //! The writes of one run, as one transaction: opened by the run's first write, committed with
 //! the run's record when it ends `ok` (or before a host call that waits on the network), rolled
 //! back when it fails. A webhook's effects, its replay-protection key and its run record land
-//! together or not at all, in one commit instead of one per host call. Each host call within
-//! it starts at a moving savepoint, so a call that fails leaves nothing and the plugin may go on.
+//! together or not at all, in one commit instead of one per host call. A host call of several
+//! writes starts at a moving savepoint, so a call that fails leaves nothing and the plugin may go
+//! on. A call of one statement needs none: on SQLite a failed statement is undone alone; on
+//! PostgreSQL it aborts the whole transaction, which then breaks the run (see [`RunTx::broken`]).
 
 use std::sync::{Arc, Mutex};
 
 use crate::store::savepoint::Mark;
 use crate::store::Tx;
 
+/// Why a run whose transaction broke failed.
+pub const BROKEN: &str = "a write of this run failed in the database; its writes are undone";
+
 /// The run's open transaction and the savepoint its host calls start at.
 pub struct RunTx {
     pub tx: Tx,
     pub mark: Mark,
+    /// The transaction is aborted: a statement failed outside a savepoint on PostgreSQL (or a
+    /// savepoint itself failed). What the run wrote is lost, so later calls fail and the run
+    /// fails, whatever the plugin answers. Such statements fail only on the database's faults,
+    /// never on a plugin's input, and a savepoint before each would cost a round trip per call.
+    pub broken: bool,
 }
 
 impl RunTx {
@@ -20,6 +30,16 @@ impl RunTx {
         Self {
             tx,
             mark: Mark::new("host_call"),
+            broken: false,
+        }
+    }
+
+    /// After a call without a savepoint failed on PostgreSQL: whether the transaction survived.
+    /// The call may have failed before any statement, or on what a statement returned; if a
+    /// statement failed, placing the mark fails too (the transaction is aborted).
+    pub async fn check(&mut self) {
+        if self.mark.set(&mut self.tx).await.is_err() {
+            self.broken = true;
         }
     }
 }
