@@ -177,14 +177,21 @@ impl TenantHost {
     /// Commits what the run wrote so far. Before a call that waits on the network, so no write
     /// lock is held meanwhile (nor wanted by that call's own transaction).
     pub fn commit_writes(&self) -> HostResult<()> {
+        if let Some(run) = self.open_writes()? {
+            self.block(run.tx.commit()).map_err(StoreError::from)?;
+        }
+        Ok(())
+    }
+
+    /// The run's open transaction, if it wrote; an error when a fault broke it, which stays
+    /// for the run's record to fail the run.
+    fn open_writes(&self) -> HostResult<Option<RunTx>> {
         match self.writes.take() {
-            // Kept for the run's record, which fails the run.
             Some(run) if run.broken => {
                 self.writes.put(run);
-                Err(broken())
+                Err(HostError::Unavailable(BROKEN.into()))
             }
-            Some(run) => Ok(self.block(run.tx.commit()).map_err(StoreError::from)?),
-            None => Ok(()),
+            open => Ok(open),
         }
     }
 
@@ -204,12 +211,8 @@ impl TenantHost {
     }
 
     fn read<T>(&self, alone: Alone, f: impl AsyncFnOnce(&mut Conn) -> HostResult<T>) -> HostResult<T> {
-        if let Some(mut run) = self.writes.take() {
-            let result = if run.broken {
-                Err(broken())
-            } else {
-                self.block(f(&mut run.tx))
-            };
+        if let Some(mut run) = self.open_writes()? {
+            let result = self.block(f(&mut run.tx));
             self.writes.put(run);
             return result;
         }
@@ -228,7 +231,7 @@ impl TenantHost {
 
     /// Runs `f` as a host call of the run's transaction, which the first write opens.
     fn writing<T>(&self, writes: Writes, f: impl AsyncFnOnce(&mut Conn) -> HostResult<T>) -> HostResult<T> {
-        let open = self.writes.take();
+        let open = self.open_writes()?;
         self.block(async {
             let Some(mut run) = open else {
                 // The run's first write needs no savepoint: when it fails, the transaction it
@@ -246,9 +249,7 @@ impl TenantHost {
                 };
             };
             let backend = self.state.store.backend();
-            let result = if run.broken {
-                Err(broken())
-            } else if writes.savepoint(backend) {
+            let result = if writes.savepoint(backend) {
                 host_call(&mut run, f).await
             } else {
                 let result = f(&mut run.tx).await;
@@ -330,10 +331,6 @@ impl Writes {
             Writes::LastOnPostgres => backend == Backend::Sqlite,
         }
     }
-}
-
-fn broken() -> HostError {
-    HostError::Unavailable(BROKEN.into())
 }
 
 /// How a read runs when the run has not written yet.
