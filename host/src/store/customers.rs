@@ -1,7 +1,7 @@
 //! Customers and their custom field values and tags.
 
 use sqlx::any::AnyArguments;
-use sqlx::query::Query;
+use sqlx::query::QueryAs;
 use sqlx::{Any, FromRow};
 
 use super::scoped::{self, Table};
@@ -83,13 +83,14 @@ fn unique_field(e: sqlx::Error) -> StoreError {
 }
 
 /// Binds `$1` tenant, `$2` id, `$3`..`$11` the written fields and the columns derived from them,
-/// `$12` the time: the shared parameter list of `insert` and `update`.
+/// `$12` the time: the shared parameter list of the inserts and `update`, which return the row
+/// as written.
 fn bind_written<'q>(
-    q: Query<'q, Any, AnyArguments<'q>>,
+    q: QueryAs<'q, Any, CustomerRow, AnyArguments<'q>>,
     ctx: &'q TenantCtx,
     id: &'q CustomerId,
     f: &'q Fields,
-) -> Query<'q, Any, AnyArguments<'q>> {
+) -> QueryAs<'q, Any, CustomerRow, AnyArguments<'q>> {
     q.bind(ctx.tenant_id.as_str())
         .bind(id.as_str())
         .bind(f.email.as_deref())
@@ -105,30 +106,51 @@ fn bind_written<'q>(
 }
 
 pub async fn insert(tx: &mut Conn, ctx: &TenantCtx, id: &CustomerId, f: &Fields) -> Result<CustomerRow> {
-    let q = sqlx::query(
+    insert_row(tx, ctx, id, f, "").await?.ok_or(StoreError::NotFound)
+}
+
+/// [`insert`], except that a taken email, phone or external id writes nothing and returns
+/// `None` instead of failing: on PostgreSQL a failed statement aborts the whole transaction,
+/// and an upsert that another transaction beat to the same new customer (PostgreSQL's insert
+/// waits for that one to commit) merges into it instead.
+pub async fn insert_unless_taken(
+    tx: &mut Conn,
+    ctx: &TenantCtx,
+    id: &CustomerId,
+    f: &Fields,
+) -> Result<Option<CustomerRow>> {
+    insert_row(tx, ctx, id, f, " ON CONFLICT DO NOTHING").await
+}
+
+async fn insert_row(
+    tx: &mut Conn,
+    ctx: &TenantCtx,
+    id: &CustomerId,
+    f: &Fields,
+    on_conflict: &str,
+) -> Result<Option<CustomerRow>> {
+    let text = format!(
         "INSERT INTO customers (tenant_id, id, email, phone, first_name, last_name, locale, timezone, external_id, \
-         sort_name, search_text, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)",
+         sort_name, search_text, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)\
+         {on_conflict} RETURNING {COLUMNS}"
     );
-    bind_written(q, ctx, id, f)
-        .execute(&mut *tx)
+    bind_written(sqlx::query_as(&text), ctx, id, f)
+        .fetch_optional(&mut *tx)
         .await
-        .map_err(unique_field)?;
-    get(tx, ctx, id).await
+        .map_err(unique_field)
 }
 
 pub async fn update(tx: &mut Conn, ctx: &TenantCtx, id: &CustomerId, f: &Fields) -> Result<CustomerRow> {
-    let q = sqlx::query(
+    let text = format!(
         "UPDATE customers SET email = $3, phone = $4, first_name = $5, last_name = $6, locale = $7, timezone = $8, \
-         external_id = $9, sort_name = $10, search_text = $11, updated_at = $12 WHERE tenant_id = $1 AND id = $2",
+         external_id = $9, sort_name = $10, search_text = $11, updated_at = $12 WHERE tenant_id = $1 AND id = $2 \
+         RETURNING {COLUMNS}"
     );
-    let done = bind_written(q, ctx, id, f)
-        .execute(&mut *tx)
+    bind_written(sqlx::query_as(&text), ctx, id, f)
+        .fetch_optional(&mut *tx)
         .await
-        .map_err(unique_field)?;
-    if done.rows_affected() == 0 {
-        return Err(StoreError::NotFound);
-    }
-    get(tx, ctx, id).await
+        .map_err(unique_field)?
+        .ok_or(StoreError::NotFound)
 }
 
 /// Marks the customer changed (tags or custom fields written separately).

@@ -581,3 +581,80 @@ async fn an_upsert_that_changes_nothing_is_answered_by_reads() {
     custom.custom_fields = Some(json!({"score": 2}).as_object().unwrap().clone());
     assert!(answer(custom).await.is_some(), "the value it has already");
 }
+
+/// Two requests about one new customer at once (a shop sends `customers/create` and
+/// `orders/create` together): the upsert that found nobody and then meets the other's row as it
+/// inserts merges into it instead of failing. Many at once on both backends; on PostgreSQL also
+/// caught exactly between its look and its insert, by a transaction the test holds open until
+/// the upsert's insert waits for it.
+#[tokio::test]
+async fn upserts_racing_to_create_one_customer_all_land_on_it() {
+    use switchboard::domain::crm::customers::{create_in, CustomerInput, Patch};
+    use switchboard::store::Backend;
+    let server = TestServer::start().await;
+    let owner = server.signup("Race").await;
+
+    let racers = (0..12).map(|i| {
+        let owner = owner.clone();
+        tokio::spawn(async move {
+            let body =
+                json!({"email": "racer@example.com", "external_id": "shop:7", "first_name": format!("Racer {i}")});
+            owner.post("/v1/customers:upsert", body).await
+        })
+    });
+    let mut statuses = Vec::new();
+    let mut ids = std::collections::HashSet::new();
+    for racer in racers.collect::<Vec<_>>() {
+        let reply = racer.await.unwrap();
+        statuses.push(reply.status);
+        ids.insert(reply.body["id"].as_str().map(str::to_owned));
+    }
+    statuses.sort();
+    assert_eq!(
+        (statuses[0], statuses[1], statuses[11]),
+        (200, 200, 201),
+        "{statuses:?}"
+    );
+    assert_eq!(ids.len(), 1, "{ids:?}");
+    let listed = owner.get("/v1/customers").await;
+    assert_eq!(listed.body["data"].as_array().unwrap().len(), 1, "{}", listed.body);
+
+    if server.state.store.backend() != Backend::Postgres {
+        return;
+    }
+    let ctx = owner.ctx();
+    let mut held = server.state.store.tenant_tx(&ctx).await.unwrap();
+    let input = CustomerInput {
+        email: Patch::Set("held@example.com".into()),
+        ..CustomerInput::default()
+    };
+    let winner = create_in(&mut held, &ctx, &Default::default(), input).await.unwrap();
+    let upsert = tokio::spawn({
+        let owner = owner.clone();
+        async move {
+            let body = json!({"email": "held@example.com", "first_name": "Late"});
+            owner.post("/v1/customers:upsert", body).await
+        }
+    });
+    // The upsert has looked (the held row is not committed, so it found nobody) and its insert
+    // waits for the held transaction.
+    let mut conn = server.state.store.connection().await.unwrap();
+    let waiting = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+                   AND wait_event_type = 'Lock' AND query LIKE 'INSERT INTO customers%'";
+    while sqlx::query_scalar::<_, i64>(waiting)
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap()
+        == 0
+    {
+        assert!(!upsert.is_finished(), "the upsert did not wait for the held insert");
+        tokio::task::yield_now().await;
+    }
+    held.commit().await.unwrap();
+    let merged = upsert.await.unwrap();
+    assert_eq!(merged.status, 200, "{}", merged.body);
+    assert_eq!(
+        (merged.body["id"].as_str(), merged.body["first_name"].as_str()),
+        (Some(winner.id.as_str()), Some("Late"))
+    );
+}

@@ -317,12 +317,8 @@ async fn hydrate_from(
 }
 
 pub async fn load(tx: &mut Conn, ctx: &TenantCtx, id: &CustomerId) -> Result<Customer> {
-    load_from(tx, ctx, Definitions::WhenNeeded, id).await
-}
-
-async fn load_from(tx: &mut Conn, ctx: &TenantCtx, defs: Definitions<'_>, id: &CustomerId) -> Result<Customer> {
     let row = store::customers::get(tx, ctx, id).await?;
-    Ok(hydrate_from(tx, ctx, defs, vec![row]).await?.remove(0))
+    Ok(hydrate(tx, ctx, vec![row]).await?.remove(0))
 }
 
 /// Creates a customer inside `tx` (shared by the API, upserts, imports and event tracking).
@@ -337,13 +333,25 @@ pub async fn create_in(
 
 async fn create_from(tx: &mut Conn, ctx: &TenantCtx, defs: Definitions<'_>, input: CustomerInput) -> Result<Customer> {
     let checked = defs.check(input)?;
-    let id = CustomerId::generate();
-    store::customers::insert(tx, ctx, &id, &merged(None, &checked.input)).await?;
+    let row = store::customers::insert(tx, ctx, &CustomerId::generate(), &merged(None, &checked.input)).await?;
+    created(tx, ctx, defs, row, checked).await
+}
+
+/// Writes what a new customer's row does not hold, and announces it: `row` is as inserted, and
+/// nothing written after it changes the row, so it is not read again.
+async fn created(
+    tx: &mut Conn,
+    ctx: &TenantCtx,
+    defs: Definitions<'_>,
+    row: CustomerRow,
+    checked: Checked,
+) -> Result<Customer> {
+    let id = CustomerId::from_raw(row.id.clone());
     write_fields(tx, ctx, &id, &checked.fields_to_write).await?;
     if let Some(t) = &checked.tags {
         store::customer_tags::add(tx, ctx, id.as_str(), t).await?;
     }
-    let customer = load_from(tx, ctx, defs, &id).await?;
+    let customer = hydrate_from(tx, ctx, defs, vec![row]).await?.remove(0);
     outbox::emit(tx, ctx, outbox::CUSTOMER_CREATED, &json!(customer)).await?;
     audit::record(tx, ctx, "customer.created", "customer", id.as_str()).await?;
     Ok(customer)
@@ -415,12 +423,13 @@ async fn update_row(
         return Ok(hydrate_from(tx, ctx, defs, vec![plan.current]).await?.remove(0));
     }
     let id = &CustomerId::from_raw(plan.current.id.clone());
-    store::customers::update(tx, ctx, id, &plan.fields).await?;
+    // As updated: the field values and tags written next do not change the row.
+    let row = store::customers::update(tx, ctx, id, &plan.fields).await?;
     write_fields(tx, ctx, id, &plan.field_writes).await?;
     if let Some((added, removed)) = &plan.tag_change {
         tags::apply(tx, ctx, id.as_str(), added, removed).await?;
     }
-    let customer = load_from(tx, ctx, defs, id).await?;
+    let customer = hydrate_from(tx, ctx, defs, vec![row]).await?.remove(0);
     outbox::emit(tx, ctx, outbox::CUSTOMER_UPDATED, &json!(customer)).await?;
     audit::record(tx, ctx, "customer.updated", "customer", id.as_str()).await?;
     Ok(customer)
@@ -497,14 +506,29 @@ pub async fn upsert_in(
 
 async fn upsert_from(tx: &mut Conn, ctx: &TenantCtx, defs: Definitions<'_>, input: CustomerInput) -> Result<Upserted> {
     let mut matches = find_matches(tx, ctx, &input).await?;
+    if matches.is_empty() {
+        let checked = defs.check(input.clone())?;
+        let fields = merged(None, &checked.input);
+        match store::customers::insert_unless_taken(tx, ctx, &CustomerId::generate(), &fields).await? {
+            Some(row) => return Ok(Upserted::Created(created(tx, ctx, defs, row, checked).await?)),
+            // Another transaction created a customer with one of these identifiers since the
+            // look above (two webhooks about one new buyer): merge into it as if it had been
+            // there. In PostgreSQL's READ COMMITTED each statement sees what committed before it.
+            None => matches = find_matches(tx, ctx, &input).await?,
+        }
+    }
     match matches.len() {
-        0 => Ok(Upserted::Created(create_from(tx, ctx, defs, input).await?)),
         1 => {
             let checked = defs.check(input)?;
             Ok(Upserted::Updated(
                 update_row(tx, ctx, defs, matches.remove(0), checked).await?,
             ))
         }
+        // The customer that took an identifier was deleted as soon as it was made.
+        0 => Err(DomainError::Conflict {
+            field: None,
+            message: "another request changed the customer with these identifiers meanwhile; try again".into(),
+        }),
         _ => Err(DomainError::Conflict {
             field: None,
             message: "the identifiers given belong to different customers".into(),
