@@ -543,8 +543,19 @@ async fn an_upsert_that_changes_nothing_is_answered_by_reads() {
     define_fields(&owner).await;
     let body = json!({"email": "buyer@example.com", "first_name": "Bo", "external_id": "shop:1",
                       "custom_fields": {"score": 2}, "tags": ["buyer"]});
-    let created = owner.post("/v1/customers", body).await;
+    let created = owner.post("/v1/customers", body.clone()).await;
     assert_eq!(created.status, 201, "{}", created.body);
+    let consent = format!("/v1/customers/{}/consent/email", created.body["id"].as_str().unwrap());
+    let consented = json!({"status": "subscribed", "source": "checkout"});
+    let created = owner.call(reqwest::Method::PUT, &consent, Some(consented)).await;
+    assert_eq!(
+        created.body["consent"]["email"]["source"], "checkout",
+        "{}",
+        created.body
+    );
+    // The API's upsert that changes nothing answers with the customer as it is.
+    let upserted = owner.post("/v1/customers:upsert", body).await;
+    assert_eq!((upserted.status, &upserted.body), (200, &created.body));
     owner
         .post("/v1/customers", json!({"email": "second@example.com"}))
         .await;
@@ -580,6 +591,24 @@ async fn an_upsert_that_changes_nothing_is_answered_by_reads() {
     assert!(answer(custom.clone()).await.is_none());
     custom.custom_fields = Some(json!({"score": 2}).as_object().unwrap().clone());
     assert!(answer(custom).await.is_some(), "the value it has already");
+
+    // An upsert that does change tags and values writes exactly the change.
+    let changed = owner
+        .post(
+            "/v1/customers:upsert",
+            json!({"external_id": "shop:1", "custom_fields": {"score": 5}, "tags": ["vip"]}),
+        )
+        .await;
+    assert_eq!(changed.status, 200, "{}", changed.body);
+    assert_eq!(
+        (
+            &changed.body["custom_fields"],
+            &changed.body["tags"],
+            &changed.body["consent"]
+        ),
+        (&json!({"score": 5}), &json!(["vip"]), &created.body["consent"])
+    );
+    assert_ne!(changed.body["updated_at"], created.body["updated_at"]);
 }
 
 /// Two requests about one new customer at once (a shop sends `customers/create` and
