@@ -106,7 +106,10 @@ fn bind_written<'q>(
 }
 
 pub async fn insert(tx: &mut Conn, ctx: &TenantCtx, id: &CustomerId, f: &Fields) -> Result<CustomerRow> {
-    insert_row(tx, ctx, id, f, "").await?.ok_or(StoreError::NotFound)
+    bind_written(sqlx::query_as(&insert_text("")), ctx, id, f)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(unique_field)
 }
 
 /// [`insert`], except that a taken email, phone or external id writes nothing and returns
@@ -119,25 +122,19 @@ pub async fn insert_unless_taken(
     id: &CustomerId,
     f: &Fields,
 ) -> Result<Option<CustomerRow>> {
-    insert_row(tx, ctx, id, f, " ON CONFLICT DO NOTHING").await
-}
-
-async fn insert_row(
-    tx: &mut Conn,
-    ctx: &TenantCtx,
-    id: &CustomerId,
-    f: &Fields,
-    on_conflict: &str,
-) -> Result<Option<CustomerRow>> {
-    let text = format!(
-        "INSERT INTO customers (tenant_id, id, email, phone, first_name, last_name, locale, timezone, external_id, \
-         sort_name, search_text, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)\
-         {on_conflict} RETURNING {COLUMNS}"
-    );
-    bind_written(sqlx::query_as(&text), ctx, id, f)
+    bind_written(sqlx::query_as(&insert_text(" ON CONFLICT DO NOTHING")), ctx, id, f)
         .fetch_optional(&mut *tx)
         .await
         .map_err(unique_field)
+}
+
+/// The insert of [`bind_written`]'s parameters, returning the row.
+fn insert_text(on_conflict: &str) -> String {
+    format!(
+        "INSERT INTO customers (tenant_id, id, email, phone, first_name, last_name, locale, timezone, external_id, \
+         sort_name, search_text, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)\
+         {on_conflict} RETURNING {COLUMNS}"
+    )
 }
 
 pub async fn update(tx: &mut Conn, ctx: &TenantCtx, id: &CustomerId, f: &Fields) -> Result<CustomerRow> {
