@@ -27,15 +27,38 @@ pub struct Details {
 /// One row of the union: `part` says which table it came from and which columns it fills.
 /// The first part's NULLs are typed: PostgreSQL types a union's columns from its parts in order.
 #[derive(FromRow)]
-struct Part {
-    part: String,
-    customer_id: String,
-    key: String,
-    text: Option<String>,
-    num: Option<f64>,
-    source: Option<String>,
-    keyword: Option<String>,
-    updated_at: Option<i64>,
+pub(super) struct Part {
+    pub part: String,
+    pub customer_id: String,
+    pub key: String,
+    pub text: Option<String>,
+    pub num: Option<f64>,
+    pub source: Option<String>,
+    pub keyword: Option<String>,
+    pub changed_at: Option<i64>,
+}
+
+impl Details {
+    /// Files a row of [`union`] under its table.
+    pub(super) fn add(&mut self, row: Part) {
+        match row.part.as_str() {
+            "v" => self.values.push(FieldValueRow {
+                customer_id: row.customer_id,
+                field_key: row.key,
+                value_text: row.text,
+                value_num: row.num,
+            }),
+            "t" => self.tags.push((row.customer_id, row.key)),
+            _ => self.consents.push(ConsentRow {
+                customer_id: row.customer_id,
+                channel: row.key,
+                status: row.text.unwrap_or_default(),
+                source: row.source,
+                keyword: row.keyword,
+                updated_at: row.changed_at.unwrap_or_default(),
+            }),
+        }
+    }
 }
 
 /// Values, tags and consent of the given customers of the context's tenant.
@@ -53,48 +76,34 @@ pub async fn of_customers(tx: &mut Conn, ctx: &TenantCtx, ids: &[&str]) -> Resul
 
 /// [`of_customers`] for one customer, in one query.
 async fn of_one(tx: &mut Conn, ctx: &TenantCtx, ids: &[&str]) -> Result<Details> {
-    let mut sql = Sql::new(
-        "SELECT 'v' AS part, customer_id, field_key AS key, value_text AS text, value_num AS num, \
-         CAST(NULL AS TEXT) AS source, CAST(NULL AS TEXT) AS keyword, CAST(NULL AS BIGINT) AS updated_at \
-         FROM customer_field_values WHERE tenant_id = ",
-    );
-    of_these(&mut sql, ctx, ids);
-    sql.push(
-        " UNION ALL SELECT 't', customer_id, tag, NULL, NULL, NULL, NULL, NULL FROM customer_tags \
-         WHERE tenant_id = ",
-    );
-    of_these(&mut sql, ctx, ids);
-    sql.push(
-        " UNION ALL SELECT 'c', customer_id, channel, status, NULL, source, keyword, updated_at \
-         FROM customer_consents WHERE tenant_id = ",
-    );
-    of_these(&mut sql, ctx, ids);
+    let mut sql = Sql::default();
+    union(&mut sql, ctx, |sql| {
+        sql.push(" IN ").bind_list(ids.iter().copied());
+    });
     sql.push(" ORDER BY part, customer_id, key");
     let mut details = Details::default();
     for row in sql.fetch_all::<Part>(tx).await? {
-        match row.part.as_str() {
-            "v" => details.values.push(FieldValueRow {
-                customer_id: row.customer_id,
-                field_key: row.key,
-                value_text: row.text,
-                value_num: row.num,
-            }),
-            "t" => details.tags.push((row.customer_id, row.key)),
-            _ => details.consents.push(ConsentRow {
-                customer_id: row.customer_id,
-                channel: row.key,
-                status: row.text.unwrap_or_default(),
-                source: row.source,
-                keyword: row.keyword,
-                updated_at: row.updated_at.unwrap_or_default(),
-            }),
-        }
+        details.add(row);
     }
     Ok(details)
 }
 
-fn of_these(sql: &mut Sql, ctx: &TenantCtx, ids: &[&str]) {
-    sql.bind(ctx.tenant_id.as_str())
-        .push(" AND customer_id IN ")
-        .bind_list(ids.iter().copied());
+/// The three tables as one union of [`Part`] rows of the context's tenant, each table's
+/// `customer_id` followed by what `which` pushes (` IN (…)`, ` = m.id`).
+pub(super) fn union(sql: &mut Sql, ctx: &TenantCtx, which: impl Fn(&mut Sql)) {
+    let parts = [
+        "SELECT 'v' AS part, customer_id, field_key AS key, value_text AS text, value_num AS num, \
+         CAST(NULL AS TEXT) AS source, CAST(NULL AS TEXT) AS keyword, CAST(NULL AS BIGINT) AS changed_at \
+         FROM customer_field_values",
+        " UNION ALL SELECT 't', customer_id, tag, NULL, NULL, NULL, NULL, NULL FROM customer_tags",
+        " UNION ALL SELECT 'c', customer_id, channel, status, NULL, source, keyword, updated_at \
+         FROM customer_consents",
+    ];
+    for part in parts {
+        sql.push(part)
+            .push(" WHERE tenant_id = ")
+            .bind(ctx.tenant_id.as_str())
+            .push(" AND customer_id");
+        which(sql);
+    }
 }

@@ -176,6 +176,21 @@ pub async fn find_by_identifiers(
     phone: Option<&str>,
     external_id: Option<&str>,
 ) -> Result<Vec<CustomerRow>> {
+    let Some(mut sql) = by_identifiers(ctx, email, phone, external_id) else {
+        return Ok(Vec::new());
+    };
+    sql.push(" ORDER BY id");
+    Ok(sql.fetch_all(tx).await?)
+}
+
+/// The customers holding any of the identifiers given, as a union of one probe per identifier
+/// (each by its unique index); `None` when none is given.
+pub(super) fn by_identifiers(
+    ctx: &TenantCtx,
+    email: Option<&str>,
+    phone: Option<&str>,
+    external_id: Option<&str>,
+) -> Option<Sql> {
     let given = [("email", email), ("phone", phone), ("external_id", external_id)];
     let mut sql = Sql::default();
     for (column, value) in given.into_iter().filter_map(|(c, v)| Some((c, v?))) {
@@ -187,11 +202,7 @@ pub async fn find_by_identifiers(
             .push(&format!(" AND {column} = "))
             .bind(value);
     }
-    if sql.text().is_empty() {
-        return Ok(Vec::new());
-    }
-    sql.push(" ORDER BY id");
-    Ok(sql.fetch_all(tx).await?)
+    Some(sql).filter(|s| !s.text().is_empty())
 }
 
 pub async fn delete(tx: &mut Conn, ctx: &TenantCtx, id: &CustomerId) -> Result<()> {

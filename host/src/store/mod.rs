@@ -16,6 +16,7 @@ pub mod custom_fields;
 pub mod customer_details;
 pub mod customer_events;
 pub mod customer_export;
+pub mod customer_matches;
 pub mod customer_tags;
 pub mod customers;
 pub mod dialect;

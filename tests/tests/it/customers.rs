@@ -201,6 +201,21 @@ async fn upsert_merges_by_any_identifier() {
         )
         .await;
     ambiguous.assert_problem(409);
+    // The same when both customers hold tags (each match comes with its details).
+    let tagged = owner
+        .post(
+            "/v1/customers/tags",
+            json!({"customer_ids": [first.body["id"], other.body["id"]], "add": ["a", "b"]}),
+        )
+        .await;
+    assert_eq!(tagged.status, 200, "{}", tagged.body);
+    owner
+        .post(
+            "/v1/customers:upsert",
+            json!({"email": "other@example.com", "external_id": "ext-9"}),
+        )
+        .await
+        .assert_problem(409);
     owner
         .post("/v1/customers:upsert", json!({"first_name": "nobody"}))
         .await
@@ -542,14 +557,28 @@ async fn an_upsert_that_changes_nothing_is_answered_by_reads() {
     let other = server.signup("Other").await;
     define_fields(&owner).await;
     let body = json!({"email": "buyer@example.com", "first_name": "Bo", "external_id": "shop:1",
-                      "custom_fields": {"score": 2}, "tags": ["buyer"]});
+                      "custom_fields": {"score": 2}, "tags": ["buyer", "repeat"]});
     let created = owner.post("/v1/customers", body.clone()).await;
     assert_eq!(created.status, 201, "{}", created.body);
-    let consent = format!("/v1/customers/{}/consent/email", created.body["id"].as_str().unwrap());
-    let consented = json!({"status": "subscribed", "source": "checkout"});
-    let created = owner.call(reqwest::Method::PUT, &consent, Some(consented)).await;
+    // Several rows of each kind of detail: the upsert reads them with the customer.
+    let consent = format!("/v1/customers/{}/consent/", created.body["id"].as_str().unwrap());
+    let mut created = created;
+    for (channel, consented) in [
+        ("email", json!({"status": "subscribed", "source": "checkout"})),
+        (
+            "sms",
+            json!({"status": "unsubscribed", "source": "sms", "keyword": "STOP"}),
+        ),
+    ] {
+        let url = format!("{consent}{channel}");
+        created = owner.call(reqwest::Method::PUT, &url, Some(consented)).await;
+    }
     assert_eq!(
-        created.body["consent"]["email"]["source"], "checkout",
+        (
+            &created.body["consent"]["email"]["source"],
+            &created.body["consent"]["sms"]["keyword"]
+        ),
+        (&json!("checkout"), &json!("STOP")),
         "{}",
         created.body
     );

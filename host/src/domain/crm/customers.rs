@@ -12,7 +12,9 @@ use super::{tags, validate as v};
 use crate::domain::{audit, outbox, page_limit, validate, DomainError, FieldError, Result};
 use crate::ids::{CustomerId, PrefixedId};
 use crate::state::AppState;
-use crate::store::customers::{After, CustomerRow, Fields, ListQuery, Sort};
+use crate::store::customer_details::Details;
+use crate::store::customer_matches::Matches;
+use crate::store::customers::{After, CustomerRow, FieldValueRow, Fields, ListQuery, Sort};
 use crate::store::{self, sql::Sql, Backend, Conn};
 use crate::tenancy::TenantCtx;
 
@@ -197,17 +199,11 @@ async fn write_fields(
     Ok(())
 }
 
-/// The custom field writes that change what `id` holds.
-async fn changed_values(
-    tx: &mut Conn,
-    ctx: &TenantCtx,
-    id: &CustomerId,
+/// The custom field writes that change what a customer holds.
+fn changed_values(
+    held: &[FieldValueRow],
     mut writes: Vec<(String, Option<custom_fields::Stored>)>,
-) -> Result<Vec<(String, Option<custom_fields::Stored>)>> {
-    if writes.is_empty() {
-        return Ok(writes);
-    }
-    let held = store::customers::field_values(tx, ctx, &[id.as_str()]).await?;
+) -> Vec<(String, Option<custom_fields::Stored>)> {
     writes.retain(|(key, stored)| {
         let now = held.iter().find(|row| &row.field_key == key);
         match (stored, now) {
@@ -216,7 +212,7 @@ async fn changed_values(
             _ => true,
         }
     });
-    Ok(writes)
+    writes
 }
 
 /// The custom field definitions a write checks its values against and a read decodes values
@@ -267,6 +263,17 @@ async fn hydrate_from(
 ) -> Result<Vec<Customer>> {
     let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
     let details = store::customer_details::of_customers(tx, ctx, &ids).await?;
+    hydrate_with(tx, ctx, defs, rows, details).await
+}
+
+/// [`hydrate_from`] with the rows' details read already.
+async fn hydrate_with(
+    tx: &mut Conn,
+    ctx: &TenantCtx,
+    defs: Definitions<'_>,
+    rows: Vec<CustomerRow>,
+    details: Details,
+) -> Result<Vec<Customer>> {
     let read;
     let defs = match defs {
         Definitions::AtHand(defs) => defs,
@@ -367,7 +374,7 @@ async fn update_in(
 ) -> Result<Customer> {
     let checked = defs.check(input)?;
     let current = store::customers::get(tx, ctx, id).await?;
-    update_row(tx, ctx, defs, current, checked).await
+    update_row(tx, ctx, defs, current, None, checked).await
 }
 
 /// What applying a checked input to a customer read in `tx` would write.
@@ -377,20 +384,43 @@ struct UpdatePlan {
     field_writes: Vec<(String, Option<custom_fields::Stored>)>,
     /// Tags added and removed.
     tag_change: Option<(Vec<String>, Vec<String>)>,
+    /// The customer's details when they were read with it.
+    held: Option<Details>,
 }
 
 impl UpdatePlan {
-    /// Reads what the change is measured against: stored custom field values and tags.
-    async fn read(tx: &mut Conn, ctx: &TenantCtx, current: CustomerRow, checked: Checked) -> Result<Self> {
-        let id = CustomerId::from_raw(current.id.clone());
+    /// Reads what the change is measured against, stored custom field values and tags, unless
+    /// `held` has them (the customer's details, read with it).
+    async fn read(
+        tx: &mut Conn,
+        ctx: &TenantCtx,
+        current: CustomerRow,
+        held: Option<Details>,
+        checked: Checked,
+    ) -> Result<Self> {
         let fields = merged(Some(&current), &checked.input);
-        let field_writes = changed_values(tx, ctx, &id, checked.fields_to_write).await?;
+        let needed;
+        let known = match &held {
+            Some(details) => details,
+            None => {
+                let id = [current.id.as_str()];
+                let mut read = Details::default();
+                if !checked.fields_to_write.is_empty() {
+                    read.values = store::customers::field_values(tx, ctx, &id).await?;
+                }
+                if checked.tags.is_some() {
+                    read.tags = store::customer_tags::of_customers(tx, ctx, &id).await?;
+                }
+                needed = read;
+                &needed
+            }
+        };
+        let field_writes = changed_values(&known.values, checked.fields_to_write);
         let mut tag_change = None;
         if let Some(wanted) = &checked.tags {
-            let before = store::customer_tags::of_customers(tx, ctx, &[id.as_str()]).await?;
-            let before: Vec<String> = before.into_iter().map(|(_, t)| t).collect();
+            let before: Vec<&String> = known.tags.iter().map(|(_, t)| t).collect();
             let added: Vec<String> = wanted.iter().filter(|t| !before.contains(t)).cloned().collect();
-            let removed: Vec<String> = before.iter().filter(|t| !wanted.contains(t)).cloned().collect();
+            let removed: Vec<String> = before.into_iter().filter(|t| !wanted.contains(t)).cloned().collect();
             tag_change = Some((added, removed)).filter(|(a, r)| !a.is_empty() || !r.is_empty());
         }
         Ok(Self {
@@ -398,7 +428,18 @@ impl UpdatePlan {
             fields,
             field_writes,
             tag_change,
+            held,
         })
+    }
+
+    /// The customer as it is, for a plan that changes nothing.
+    async fn unchanged(self, tx: &mut Conn, ctx: &TenantCtx, defs: Definitions<'_>) -> Result<Customer> {
+        let rows = vec![self.current];
+        let mut customers = match self.held {
+            Some(details) => hydrate_with(tx, ctx, defs, rows, details).await?,
+            None => hydrate_from(tx, ctx, defs, rows).await?,
+        };
+        Ok(customers.remove(0))
     }
 
     /// A patch that changes nothing writes nothing: no new updated_at, no customer.updated for
@@ -410,17 +451,19 @@ impl UpdatePlan {
     }
 }
 
-/// [`update_in`] of a customer already read in `tx`, with its input checked.
+/// [`update_in`] of a customer already read in `tx` (with its details, when `held`), with its
+/// input checked.
 async fn update_row(
     tx: &mut Conn,
     ctx: &TenantCtx,
     defs: Definitions<'_>,
     current: CustomerRow,
+    held: Option<Details>,
     checked: Checked,
 ) -> Result<Customer> {
-    let plan = UpdatePlan::read(tx, ctx, current, checked).await?;
+    let plan = UpdatePlan::read(tx, ctx, current, held, checked).await?;
     if plan.changes_nothing() {
-        return Ok(hydrate_from(tx, ctx, defs, vec![plan.current]).await?.remove(0));
+        return plan.unchanged(tx, ctx, defs).await;
     }
     let id = &CustomerId::from_raw(plan.current.id.clone());
     // As updated: the field values and tags written next do not change the row.
@@ -486,12 +529,9 @@ fn identifiers(input: &CustomerInput) -> Result<[Option<String>; 3]> {
     Ok(ids)
 }
 
-async fn find_matches(tx: &mut Conn, ctx: &TenantCtx, input: &CustomerInput) -> Result<Vec<CustomerRow>> {
+async fn find_matches(tx: &mut Conn, ctx: &TenantCtx, input: &CustomerInput) -> Result<Matches> {
     let [email, phone, external_id] = identifiers(input)?;
-    Ok(
-        store::customers::find_by_identifiers(tx, ctx, email.as_deref(), phone.as_deref(), external_id.as_deref())
-            .await?,
-    )
+    Ok(store::customer_matches::find(tx, ctx, email.as_deref(), phone.as_deref(), external_id.as_deref()).await?)
 }
 
 /// Finds the customer by any identifier given and merges into it, or creates one.
@@ -506,7 +546,7 @@ pub async fn upsert_in(
 
 async fn upsert_from(tx: &mut Conn, ctx: &TenantCtx, defs: Definitions<'_>, input: CustomerInput) -> Result<Upserted> {
     let mut matches = find_matches(tx, ctx, &input).await?;
-    if matches.is_empty() {
+    if matches.rows.is_empty() {
         let checked = defs.check(input.clone())?;
         let fields = merged(None, &checked.input);
         match store::customers::insert_unless_taken(tx, ctx, &CustomerId::generate(), &fields).await? {
@@ -517,11 +557,12 @@ async fn upsert_from(tx: &mut Conn, ctx: &TenantCtx, defs: Definitions<'_>, inpu
             None => matches = find_matches(tx, ctx, &input).await?,
         }
     }
-    match matches.len() {
+    match matches.rows.len() {
         1 => {
             let checked = defs.check(input)?;
+            let current = matches.rows.remove(0);
             Ok(Upserted::Updated(
-                update_row(tx, ctx, defs, matches.remove(0), checked).await?,
+                update_row(tx, ctx, defs, current, Some(matches.details), checked).await?,
             ))
         }
         // The customer that took an identifier was deleted as soon as it was made.
@@ -544,7 +585,7 @@ pub async fn upsert_unchanged(conn: &mut Conn, ctx: &TenantCtx, input: &Customer
     let Ok(mut matches) = find_matches(conn, ctx, input).await else {
         return Ok(None);
     };
-    if matches.len() != 1 {
+    if matches.rows.len() != 1 {
         return Ok(None);
     }
     let mut read = None;
@@ -552,11 +593,12 @@ pub async fn upsert_unchanged(conn: &mut Conn, ctx: &TenantCtx, input: &Customer
     let Ok(checked) = defs.check(input.clone()) else {
         return Ok(None);
     };
-    let plan = UpdatePlan::read(conn, ctx, matches.remove(0), checked).await?;
+    let current = matches.rows.remove(0);
+    let plan = UpdatePlan::read(conn, ctx, current, Some(matches.details), checked).await?;
     if !plan.changes_nothing() {
         return Ok(None);
     }
-    Ok(Some(hydrate_from(conn, ctx, defs, vec![plan.current]).await?.remove(0)))
+    Ok(Some(plan.unchanged(conn, ctx, defs).await?))
 }
 
 pub async fn upsert(state: &AppState, ctx: &TenantCtx, input: CustomerInput) -> Result<Upserted> {
