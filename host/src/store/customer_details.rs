@@ -24,34 +24,39 @@ pub struct Details {
     pub consents: Vec<ConsentRow>,
 }
 
-/// One row of the union: `part` says which table it came from and which columns it fills.
+/// One row of the union: `part` says which table it came from and which columns it fills; no
+/// part (and no key) when the row is a customer's without details, from an outer join.
 /// The first part's NULLs are typed: PostgreSQL types a union's columns from its parts in order.
 #[derive(FromRow)]
 pub(super) struct Part {
-    pub part: String,
-    pub customer_id: String,
-    pub key: String,
-    pub text: Option<String>,
-    pub num: Option<f64>,
-    pub source: Option<String>,
-    pub keyword: Option<String>,
-    pub changed_at: Option<i64>,
+    part: Option<String>,
+    customer_id: String,
+    key: Option<String>,
+    text: Option<String>,
+    num: Option<f64>,
+    source: Option<String>,
+    keyword: Option<String>,
+    changed_at: Option<i64>,
 }
 
 impl Details {
     /// Files a row of [`union`] under its table.
     pub(super) fn add(&mut self, row: Part) {
-        match row.part.as_str() {
+        let Some(part) = row.part else {
+            return;
+        };
+        let key = row.key.unwrap_or_default();
+        match part.as_str() {
             "v" => self.values.push(FieldValueRow {
                 customer_id: row.customer_id,
-                field_key: row.key,
+                field_key: key,
                 value_text: row.text,
                 value_num: row.num,
             }),
-            "t" => self.tags.push((row.customer_id, row.key)),
+            "t" => self.tags.push((row.customer_id, key)),
             _ => self.consents.push(ConsentRow {
                 customer_id: row.customer_id,
-                channel: row.key,
+                channel: key,
                 status: row.text.unwrap_or_default(),
                 source: row.source,
                 keyword: row.keyword,

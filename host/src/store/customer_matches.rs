@@ -22,18 +22,13 @@ pub struct Matches {
     pub details: Details,
 }
 
-/// A match with one of its detail rows, or none (`part` NULL) when it has none.
+/// A match with one of its detail rows, or with none (`part` NULL) when it has none.
 #[derive(FromRow)]
 struct Matched {
     #[sqlx(flatten)]
     customer: CustomerRow,
-    part: Option<String>,
-    key: Option<String>,
-    text: Option<String>,
-    num: Option<f64>,
-    source: Option<String>,
-    keyword: Option<String>,
-    changed_at: Option<i64>,
+    #[sqlx(flatten)]
+    detail: Part,
 }
 
 /// The customers of the context's tenant holding any of the identifiers given.
@@ -57,7 +52,7 @@ pub async fn find(
     };
     let mut sql = Sql::new("WITH m AS (");
     sql.append(&found).push(
-        ") SELECT m.*, d.part, d.key, d.text, d.num, d.source, d.keyword, d.changed_at \
+        ") SELECT m.*, d.part, m.id AS customer_id, d.key, d.text, d.num, d.source, d.keyword, d.changed_at \
          FROM m LEFT JOIN LATERAL (",
     );
     customer_details::union(&mut sql, ctx, |sql| {
@@ -67,20 +62,9 @@ pub async fn find(
     let mut matches = Matches::default();
     for row in sql.fetch_all::<Matched>(tx).await? {
         if matches.rows.last().map(|c| &c.id) != Some(&row.customer.id) {
-            matches.rows.push(row.customer.clone());
+            matches.rows.push(row.customer);
         }
-        if let Some(part) = row.part {
-            matches.details.add(Part {
-                part,
-                customer_id: row.customer.id,
-                key: row.key.unwrap_or_default(),
-                text: row.text,
-                num: row.num,
-                source: row.source,
-                keyword: row.keyword,
-                changed_at: row.changed_at,
-            });
-        }
+        matches.details.add(row.detail);
     }
     Ok(matches)
 }

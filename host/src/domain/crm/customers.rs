@@ -384,13 +384,14 @@ struct UpdatePlan {
     field_writes: Vec<(String, Option<custom_fields::Stored>)>,
     /// Tags added and removed.
     tag_change: Option<(Vec<String>, Vec<String>)>,
-    /// The customer's details when they were read with it.
+    /// The customer's details, when read with it or for the change.
     held: Option<Details>,
 }
 
 impl UpdatePlan {
-    /// Reads what the change is measured against, stored custom field values and tags, unless
-    /// `held` has them (the customer's details, read with it).
+    /// Reads what the change is measured against (the customer's details: the custom field
+    /// values and tags it holds) unless `held` has them, read with the customer, or the input
+    /// sets neither.
     async fn read(
         tx: &mut Conn,
         ctx: &TenantCtx,
@@ -399,26 +400,19 @@ impl UpdatePlan {
         checked: Checked,
     ) -> Result<Self> {
         let fields = merged(Some(&current), &checked.input);
-        let needed;
-        let known = match &held {
-            Some(details) => details,
-            None => {
-                let id = [current.id.as_str()];
-                let mut read = Details::default();
-                if !checked.fields_to_write.is_empty() {
-                    read.values = store::customers::field_values(tx, ctx, &id).await?;
-                }
-                if checked.tags.is_some() {
-                    read.tags = store::customer_tags::of_customers(tx, ctx, &id).await?;
-                }
-                needed = read;
-                &needed
+        let held = match held {
+            None if !checked.fields_to_write.is_empty() || checked.tags.is_some() => {
+                Some(store::customer_details::of_customers(tx, ctx, &[current.id.as_str()]).await?)
             }
+            held => held,
         };
-        let field_writes = changed_values(&known.values, checked.fields_to_write);
+        let (values, tags) = held
+            .as_ref()
+            .map_or((&[][..], &[][..]), |d| (&d.values[..], &d.tags[..]));
+        let field_writes = changed_values(values, checked.fields_to_write);
         let mut tag_change = None;
         if let Some(wanted) = &checked.tags {
-            let before: Vec<&String> = known.tags.iter().map(|(_, t)| t).collect();
+            let before: Vec<&String> = tags.iter().map(|(_, t)| t).collect();
             let added: Vec<String> = wanted.iter().filter(|t| !before.contains(t)).cloned().collect();
             let removed: Vec<String> = before.into_iter().filter(|t| !wanted.contains(t)).cloned().collect();
             tag_change = Some((added, removed)).filter(|(a, r)| !a.is_empty() || !r.is_empty());
