@@ -9,6 +9,7 @@
 //! matches only that tenant's messages.
 
 use super::dialect;
+use super::one_trip::Shared;
 use super::sql::Sql;
 use super::Backend;
 
@@ -33,17 +34,31 @@ impl Hit<'_> {
 }
 
 /// The name [`statements`] read the found hits by.
-const FOUND: &str = "found";
+const FOUND: &str = "hits_found";
 
 /// The hits whose message is here, each with its message's columns, for
 /// [`super::Store::write_at_once`]'s `with`.
-pub fn found(hits: &[Hit<'_>]) -> (&'static str, Sql) {
+pub fn found(hits: &[Hit<'_>]) -> Shared {
     let mut rows = Sql::new(
-        "SELECT v.column1 AS event_id, v.column2 AS domain_event_id, v.column4 AS kind, \
-         v.column5 AS url, m.id AS message_id, m.tenant_id, m.campaign_id, m.customer_id, m.email",
+        "SELECT v.column1, v.column2, v.column4, v.column5, m.id, m.tenant_id, m.campaign_id, \
+         m.customer_id, m.email",
     );
     from_hits(&mut rows, hits);
-    (FOUND, rows)
+    Shared {
+        name: FOUND,
+        columns: &[
+            "event_id",
+            "domain_event_id",
+            "kind",
+            "url",
+            "message_id",
+            "tenant_id",
+            "campaign_id",
+            "customer_id",
+            "email",
+        ],
+        rows,
+    }
 }
 
 /// The statements recording the [`found`] hits at `at` (`occurred_at` is its RFC 3339 text),
@@ -133,8 +148,8 @@ mod tests {
         };
         let a = found(&[open, click, open]);
         let b = found(&[click, open, click, click]);
-        assert_eq!(a.1.text(), b.1.text());
+        assert_eq!(a.rows.text(), b.rows.text());
         let five = found(&[open; 5]);
-        assert_ne!(five.1.text(), a.1.text(), "eight rows, not four");
+        assert_ne!(five.rows.text(), a.rows.text(), "eight rows, not four");
     }
 }

@@ -9,6 +9,14 @@ use sqlx::FromRow;
 use super::sql::Sql;
 use super::{Backend, Result, Store, TurnConn};
 
+/// Rows that every statement of a [`Store::write_at_once`] reads by `name`, computed once.
+pub struct Shared {
+    pub name: &'static str,
+    pub columns: &'static [&'static str],
+    /// A query whose columns are `columns`, in order.
+    pub rows: Sql,
+}
+
 impl Store {
     /// Runs `statements` (each scoped to its tenant by the builder that made it, as
     /// [`super::bulk`]'s are) as one atomic write in one call, in the writer's turn `conn`
@@ -19,12 +27,7 @@ impl Store {
     /// `WITH` clauses all run, in autocommit, so on the owner role: row-level security is not
     /// the second wall here. SQLite gets one multi-statement call from `BEGIN IMMEDIATE` to
     /// `COMMIT`, rolled back if any part fails.
-    pub async fn write_at_once<T>(
-        &self,
-        conn: &mut TurnConn,
-        with: &[(&str, Sql)],
-        statements: &[Sql],
-    ) -> Result<Vec<T>>
+    pub async fn write_at_once<T>(&self, conn: &mut TurnConn, with: &[Shared], statements: &[Sql]) -> Result<Vec<T>>
     where
         T: for<'r> FromRow<'r, AnyRow> + Send + Unpin,
     {
@@ -45,28 +48,46 @@ impl Store {
     }
 }
 
-/// `WITH r AS MATERIALIZED (rows), w0 AS (s0), w1 AS (s1) s2`: PostgreSQL runs every
+/// `WITH r (c…) AS MATERIALIZED (rows), w0 AS (s0), w1 AS (s1) s2`: PostgreSQL runs every
 /// data-modifying `WITH` clause once, whether or not the rest reads it, all in the statement's
 /// snapshot, and a materialized one once however many read it.
-fn chained(with: &[(&str, Sql)], statements: &[Sql]) -> Sql {
+fn chained(with: &[Shared], statements: &[Sql]) -> Sql {
     let (last, rest) = statements.split_last().expect("at least one statement");
     let mut sql = Sql::default();
     push_with(
         &mut sql,
         with.iter()
-            .map(|(name, rows)| (format!("{name} AS MATERIALIZED"), rows))
+            .map(|w| {
+                (
+                    format!("{} ({}) AS MATERIALIZED", w.name, w.columns.join(", ")),
+                    &w.rows,
+                )
+            })
             .chain(rest.iter().enumerate().map(|(i, s)| (format!("w{i} AS"), s))),
     );
     sql.append(last);
     sql
 }
 
-fn in_transaction(with: &[(&str, Sql)], statements: &[Sql]) -> Sql {
+/// The shared rows go into temporary tables (created once per connection: a table made and
+/// dropped per call would change the schema, and SQLite prepares again every statement that
+/// read it), the statements read them, and they are emptied again inside the transaction, so a
+/// call that fails leaves nothing behind either.
+fn in_transaction(with: &[Shared], statements: &[Sql]) -> Sql {
     let mut sql = Sql::new("BEGIN IMMEDIATE");
+    for w in with {
+        let columns = w.columns.join(", ");
+        sql.push(&format!(
+            "; CREATE TEMP TABLE IF NOT EXISTS {} ({columns}); INSERT INTO temp.{} ({columns}) ",
+            w.name, w.name
+        ))
+        .append(&w.rows);
+    }
     for s in statements {
-        sql.push("; ");
-        push_with(&mut sql, with.iter().map(|(name, rows)| (format!("{name} AS"), rows)));
-        sql.append(s);
+        sql.push("; ").append(s);
+    }
+    for w in with {
+        sql.push(&format!("; DELETE FROM temp.{}", w.name));
     }
     sql.push("; COMMIT");
     sql
@@ -94,10 +115,14 @@ mod tests {
         sql
     }
 
-    fn hits() -> (&'static str, Sql) {
+    fn hits() -> Shared {
         let mut rows = Sql::new("SELECT ");
-        rows.bind("0").push(" AS v");
-        ("h", rows)
+        rows.bind("0");
+        Shared {
+            name: "h",
+            columns: &["v"],
+            rows,
+        }
     }
 
     #[test]
@@ -115,7 +140,7 @@ mod tests {
         let sql = chained(&[hits()], &[insert("a", "1"), insert("b", "2")]);
         assert_eq!(
             sql.text(),
-            "WITH h AS MATERIALIZED (SELECT $1 AS v) , w0 AS (INSERT INTO a (v) VALUES ($2)) \
+            "WITH h (v) AS MATERIALIZED (SELECT $1) , w0 AS (INSERT INTO a (v) VALUES ($2)) \
              INSERT INTO b (v) VALUES ($3)"
         );
     }
@@ -130,12 +155,66 @@ mod tests {
     }
 
     #[test]
-    fn sqlite_gives_each_statement_the_shared_rows() {
+    fn sqlite_writes_the_shared_rows_once_for_every_statement_and_empties_them() {
         let sql = in_transaction(&[hits()], &[insert("a", "1"), insert("b", "2")]);
         assert_eq!(
             sql.text(),
-            "BEGIN IMMEDIATE; WITH h AS (SELECT $1 AS v) INSERT INTO a (v) VALUES ($2); \
-             WITH h AS (SELECT $3 AS v) INSERT INTO b (v) VALUES ($4); COMMIT"
+            "BEGIN IMMEDIATE; CREATE TEMP TABLE IF NOT EXISTS h (v); INSERT INTO temp.h (v) SELECT $1; \
+             INSERT INTO a (v) VALUES ($2); INSERT INTO b (v) VALUES ($3); DELETE FROM temp.h; COMMIT"
         );
+    }
+}
+
+#[cfg(test)]
+mod sqlite_tests {
+    use sqlx::Executor;
+
+    use super::*;
+    use crate::store::temp_sqlite::TempSqlite;
+
+    /// Shared rows `h (v)` of the given values.
+    fn values(vs: &[&str]) -> Shared {
+        let mut rows = Sql::new("SELECT column1 FROM (VALUES ");
+        rows.push_rows(vs.iter(), |sql, v| {
+            sql.bind(*v);
+        });
+        rows.push(")");
+        Shared {
+            name: "h",
+            columns: &["v"],
+            rows,
+        }
+    }
+
+    async fn write(store: &Store, vs: &[&str]) -> Result<Vec<String>> {
+        let mut conn = store.turn().await?;
+        let insert = Sql::new("INSERT INTO t (v) SELECT v FROM h RETURNING v");
+        let rows: Vec<(String,)> = store.write_at_once(&mut conn, &[values(vs)], &[insert]).await?;
+        Ok(rows.into_iter().map(|(v,)| v).collect())
+    }
+
+    #[tokio::test]
+    async fn shared_rows_last_one_call_whether_it_commits_or_fails() {
+        let db = TempSqlite::new().await;
+        let store = &db.store;
+        let mut tx = store.system_tx().await.unwrap();
+        tx.execute("CREATE TABLE t (v TEXT PRIMARY KEY)").await.unwrap();
+        tx.commit().await.unwrap();
+
+        assert_eq!(write(store, &["a", "b"]).await.unwrap(), ["a", "b"]);
+        assert!(write(store, &["c", "a"]).await.is_err(), "a is taken");
+        assert_eq!(write(store, &["d"]).await.unwrap(), ["d"], "only this call's rows");
+
+        let mut conn = store.turn().await.unwrap();
+        let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM temp.h")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+        assert_eq!(left, 0, "emptied before the commit");
+        let kept: Vec<String> = sqlx::query_scalar("SELECT v FROM t ORDER BY v")
+            .fetch_all(&mut *conn)
+            .await
+            .unwrap();
+        assert_eq!(kept, ["a", "b", "d"], "the failed call wrote nothing");
     }
 }
