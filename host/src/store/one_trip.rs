@@ -20,13 +20,13 @@ pub struct Shared {
 impl Store {
     /// Runs `statements` (each scoped to its tenant by the builder that made it, as
     /// [`super::bulk`]'s are) as one atomic write in one call, in the writer's turn `conn`
-    /// holds, and returns the rows they return (on PostgreSQL, the last statement's). Each
-    /// `(name, rows)` of `with` is a common table expression every statement may read:
-    /// PostgreSQL computes it once for all of them, SQLite (where a read in process costs
-    /// little) once per statement. PostgreSQL gets a single statement whose data-modifying
-    /// `WITH` clauses all run, in autocommit, so on the owner role: row-level security is not
-    /// the second wall here. SQLite gets one multi-statement call from `BEGIN IMMEDIATE` to
-    /// `COMMIT`, rolled back if any part fails.
+    /// holds, and returns the rows they return (on PostgreSQL, the last statement's). Every
+    /// statement may read each of `with` by its name, computed once for all of them: on
+    /// PostgreSQL a materialized common table expression of a single statement whose
+    /// data-modifying `WITH` clauses all run, in autocommit, so on the owner role (row-level
+    /// security is not the second wall here); on SQLite a temporary table, in one
+    /// multi-statement call from `BEGIN IMMEDIATE` to `COMMIT`, rolled back if any part fails
+    /// (as a common table expression SQLite computed it once per statement that read it).
     pub async fn write_at_once<T>(&self, conn: &mut TurnConn, with: &[Shared], statements: &[Sql]) -> Result<Vec<T>>
     where
         T: for<'r> FromRow<'r, AnyRow> + Send + Unpin,
@@ -77,9 +77,9 @@ fn in_transaction(with: &[Shared], statements: &[Sql]) -> Sql {
     let mut sql = Sql::new("BEGIN IMMEDIATE");
     for w in with {
         let columns = w.columns.join(", ");
+        let name = w.name;
         sql.push(&format!(
-            "; CREATE TEMP TABLE IF NOT EXISTS {} ({columns}); INSERT INTO temp.{} ({columns}) ",
-            w.name, w.name
+            "; CREATE TEMP TABLE IF NOT EXISTS {name} ({columns}); INSERT INTO temp.{name} ({columns}) "
         ))
         .append(&w.rows);
     }
@@ -107,7 +107,10 @@ fn push_with<'a>(sql: &mut Sql, clauses: impl IntoIterator<Item = (String, &'a S
 
 #[cfg(test)]
 mod tests {
+    use sqlx::Executor;
+
     use super::*;
+    use crate::store::temp_sqlite::TempSqlite;
 
     fn insert(table: &str, v: &str) -> Sql {
         let mut sql = Sql::new(&format!("INSERT INTO {table} (v) VALUES ("));
@@ -163,14 +166,6 @@ mod tests {
              INSERT INTO a (v) VALUES ($2); INSERT INTO b (v) VALUES ($3); DELETE FROM temp.h; COMMIT"
         );
     }
-}
-
-#[cfg(test)]
-mod sqlite_tests {
-    use sqlx::Executor;
-
-    use super::*;
-    use crate::store::temp_sqlite::TempSqlite;
 
     /// Shared rows `h (v)` of the given values.
     fn values(vs: &[&str]) -> Shared {
