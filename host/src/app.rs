@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use poem::endpoint::make_sync;
 use poem::listener::{Acceptor, TcpAcceptor};
-use poem::middleware::{AddData, CatchPanic};
 use poem::web::Html;
 use poem::{Endpoint, EndpointExt, IntoEndpoint, Route, Server};
 
@@ -14,6 +13,8 @@ use tokio::sync::watch;
 use crate::api;
 use crate::domain::relay;
 use crate::domain::webhooks::{dispatch, retention};
+use crate::http::layer::Layered;
+use crate::http::state_data::StateData;
 use crate::http::{body_limit, idempotency, json_errors, problem_errors, request_id, tracking_host};
 use crate::jobs::Workers;
 use crate::state::AppState;
@@ -47,14 +48,13 @@ pub fn build(state: Arc<AppState>) -> impl Endpoint {
         )
         .nest("/docs", docs)
         .at("/", make_sync(|_| Html(r#"<a href="/docs">Switchboard API docs</a>"#)))
-        .around(json_errors::middleware)
-        .around(idempotency::middleware)
-        .around(tracking_host::middleware)
-        .with(AddData::new(state))
-        .around(move |ep, req| body_limit::middleware(ep, req, limits))
-        .with(CatchPanic::new())
-        .around(problem_errors::middleware)
-        .around(request_id::middleware)
+        .with(Layered(json_errors::FieldErrors))
+        .with(Layered(idempotency::Idempotency))
+        .with(Layered(tracking_host::HostTenants))
+        .with(Layered(StateData(state)))
+        .with(Layered(body_limit::BodyLimit(limits)))
+        .with(Layered(problem_errors::Problems))
+        .with(Layered(request_id::RequestIds))
         .into_endpoint()
 }
 

@@ -2,12 +2,15 @@
 //! replayed for every retry with the same key from the same principal; a retry with a
 //! different body is refused, and a retry while the first is still running gets 409.
 
+use std::future::Future;
+
 use poem::http::header::CONTENT_TYPE;
 use poem::http::{HeaderValue, Method, StatusCode};
 use poem::{Body, Endpoint, Error, IntoResponse, Request, Response, Result};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 
+use super::layer::{answer, go_on, slow, Layer};
 use crate::domain::principal;
 use crate::state::AppState;
 use crate::store::{self, StoreError};
@@ -20,7 +23,26 @@ fn internal(e: StoreError) -> Error {
     Error::from_status(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
-pub async fn middleware<E: Endpoint>(next: E, mut req: Request) -> Result<Response> {
+/// Stores and replays the answers to keyed POSTs.
+#[derive(Clone)]
+pub struct Idempotency;
+
+impl Layer for Idempotency {
+    fn call<'a, E: Endpoint + 'a>(
+        &'a self,
+        next: &'a E,
+        req: Request,
+    ) -> impl Future<Output = Result<Response>> + Send + 'a {
+        match key_of(&req) {
+            Ok(None) => go_on(next, req),
+            Ok(Some(key)) => slow(keyed(next, req, key)),
+            Err(e) => answer(Err(e)),
+        }
+    }
+}
+
+/// The request's `Idempotency-Key`, when it is a POST that has one.
+fn key_of(req: &Request) -> Result<Option<String>> {
     let key = match req.headers().get(HEADER).map(|v| v.to_str().map(str::to_owned)) {
         Some(Ok(key)) if req.method() == Method::POST => key,
         Some(_) if req.method() == Method::POST => {
@@ -29,7 +51,7 @@ pub async fn middleware<E: Endpoint>(next: E, mut req: Request) -> Result<Respon
                 StatusCode::BAD_REQUEST,
             ))
         }
-        _ => return next.call(req).await.map(IntoResponse::into_response),
+        _ => return Ok(None),
     };
     if !(1..=255).contains(&key.len()) {
         return Err(Error::from_string(
@@ -37,6 +59,10 @@ pub async fn middleware<E: Endpoint>(next: E, mut req: Request) -> Result<Respon
             StatusCode::BAD_REQUEST,
         ));
     }
+    Ok(Some(key))
+}
+
+async fn keyed<E: Endpoint>(next: &E, mut req: Request, key: String) -> Result<Response> {
     let state = req
         .data::<Arc<AppState>>()
         .cloned()

@@ -4,6 +4,7 @@
 //! that happens, this checks the body against that schema in our own spec and answers with an
 //! RFC 9457 problem whose `errors` name each missing or mistyped field.
 
+use std::future::Future;
 use std::sync::LazyLock;
 
 use poem::http::header::CONTENT_TYPE;
@@ -11,6 +12,7 @@ use poem::http::StatusCode;
 use poem::{Body, Endpoint, IntoResponse, Request, Response, Result};
 use serde_json::Value;
 
+use super::layer::{go_on, slow, Layer};
 use crate::api::problem::{Problem, ProblemField};
 use crate::http::problem_errors::PROBLEM_JSON;
 
@@ -19,15 +21,30 @@ static SCHEMAS: LazyLock<Value> = LazyLock::new(|| {
     spec["components"]["schemas"].clone()
 });
 
-pub async fn middleware<E: Endpoint>(next: E, mut req: Request) -> Result<Response> {
-    let is_json = req
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    if !is_json {
-        return next.call(req).await.map(IntoResponse::into_response);
+/// Names the fields of a JSON body that failed to parse.
+#[derive(Clone)]
+pub struct FieldErrors;
+
+impl Layer for FieldErrors {
+    fn call<'a, E: Endpoint + 'a>(
+        &'a self,
+        next: &'a E,
+        req: Request,
+    ) -> impl Future<Output = Result<Response>> + Send + 'a {
+        let is_json = req
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/json"));
+        match is_json {
+            true => slow(checked(next, req)),
+            false => go_on(next, req),
+        }
     }
+}
+
+/// Answers a JSON body's request, naming its bad fields when it failed to parse.
+async fn checked<E: Endpoint>(next: &E, mut req: Request) -> Result<Response> {
     let body = req.take_body().into_bytes().await?;
     req.set_body(Body::from(body.clone()));
     let resp = match next.call(req).await {

@@ -3,9 +3,12 @@
 //! ([`TrackingHost`]) so another tenant's links are not found on it. Requests on the public
 //! URL's host, or on hosts nobody registered, pass untouched.
 
+use std::future::Future;
 use std::sync::Arc;
 
 use poem::{Endpoint, IntoResponse, Request, Response, Result};
+
+use super::layer::{answer, go_on, pass, slow, Layer};
 
 use crate::api::problem::ApiError;
 use crate::ids::TenantId;
@@ -36,23 +39,46 @@ fn host_of(req: &Request) -> Option<String> {
     Some(host.trim_end_matches('.').to_ascii_lowercase())
 }
 
-pub async fn middleware<E: Endpoint>(next: E, mut req: Request) -> Result<Response> {
-    let Some(state) = req.data::<Arc<AppState>>().cloned() else {
-        return next.call(req).await.map(IntoResponse::into_response);
-    };
-    let host = host_of(&req);
-    let tenant = match host {
-        Some(h) if h.contains('.') => match state.tracking_hosts.tenant_of(&state.store, &h).await {
-            Ok(t) => t,
-            Err(e) => return Ok(ApiError::from(e).into_response()),
-        },
-        _ => None,
-    };
-    if let Some(tenant) = tenant {
-        if !SERVED.iter().any(|p| req.uri().path().starts_with(p)) {
-            return Ok(ApiError::not_found().into_response());
+/// Serves tracking domains their routes only, telling the handlers whose domain it is.
+#[derive(Clone)]
+pub struct HostTenants;
+
+impl Layer for HostTenants {
+    fn call<'a, E: Endpoint + 'a>(
+        &'a self,
+        next: &'a E,
+        mut req: Request,
+    ) -> impl Future<Output = Result<Response>> + Send + 'a {
+        let (state, host) = match (req.data::<Arc<AppState>>(), host_of(&req)) {
+            (Some(state), Some(host)) if host.contains('.') => (state.clone(), host),
+            _ => return go_on(next, req),
+        };
+        match state.tracking_hosts.known(&host) {
+            Some(tenant) => match admit(&mut req, tenant) {
+                Some(refused) => answer(Ok(refused)),
+                None => go_on(next, req),
+            },
+            None => slow(async move {
+                let tenant = match state.tracking_hosts.tenant_of(&state.store, &host).await {
+                    Ok(t) => t,
+                    Err(e) => return Ok(ApiError::from(e).into_response()),
+                };
+                match admit(&mut req, tenant) {
+                    Some(refused) => Ok(refused),
+                    None => pass(next, req).await,
+                }
+            }),
         }
-        req.extensions_mut().insert(TrackingHost(tenant));
     }
-    next.call(req).await.map(IntoResponse::into_response)
+}
+
+/// Marks `req` as arriving on `tenant`'s tracking domain, if it did; the 404 to answer when
+/// that domain does not serve its path.
+fn admit(req: &mut Request, tenant: Option<TenantId>) -> Option<Response> {
+    let tenant = tenant?;
+    if !SERVED.iter().any(|p| req.uri().path().starts_with(p)) {
+        return Some(ApiError::not_found().into_response());
+    }
+    req.extensions_mut().insert(TrackingHost(tenant));
+    None
 }

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use moka::future::Cache;
+use moka::sync::Cache;
 
 use crate::domain::{audit, DomainError, Result};
 use crate::ids::{PrefixedId, TenantId};
@@ -35,13 +35,20 @@ impl TrackingHosts {
         self.public.as_deref()
     }
 
+    /// What is known of `host` (lower-case, without port) without asking the database: `None`
+    /// when it must be looked up ([`Self::tenant_of`]), else its tenant, none for the public
+    /// URL's host. Synchronous, so the request's middleware holds no lookup state.
+    pub fn known(&self, host: &str) -> Option<Option<TenantId>> {
+        if self.public() == Some(host) {
+            return Some(None);
+        }
+        self.tenants.get(host)
+    }
+
     /// The tenant whose tracking domain `host` (lower-case, without port) is; none for the
     /// public URL's host.
     pub async fn tenant_of(&self, store: &Store, host: &str) -> Result<Option<TenantId>> {
-        if self.public() == Some(host) {
-            return Ok(None);
-        }
-        if let Some(known) = self.tenants.get(host).await {
+        if let Some(known) = self.known(host) {
             return Ok(known);
         }
         let mut read = store.system_read().await?;
@@ -49,12 +56,12 @@ impl TrackingHosts {
             .await?
             .map(TenantId::from_raw);
         read.commit().await?;
-        self.tenants.insert(host.to_owned(), tenant.clone()).await;
+        self.tenants.insert(host.to_owned(), tenant.clone());
         Ok(tenant)
     }
 
-    async fn forget(&self, host: &str) {
-        self.tenants.invalidate(host).await;
+    fn forget(&self, host: &str) {
+        self.tenants.invalidate(host);
     }
 }
 
@@ -95,7 +102,7 @@ pub async fn set(state: &AppState, ctx: &TenantCtx, raw: &str) -> Result<String>
     audit::record(&mut tx, ctx, "tracking_domain.set", "tenant", ctx.tenant_id.as_str()).await?;
     tx.commit().await?;
     for host in old.iter().chain([&domain]) {
-        state.tracking_hosts.forget(host).await;
+        state.tracking_hosts.forget(host);
     }
     Ok(domain)
 }
@@ -115,7 +122,7 @@ pub async fn clear(state: &AppState, ctx: &TenantCtx) -> Result<()> {
     )
     .await?;
     tx.commit().await?;
-    state.tracking_hosts.forget(&old).await;
+    state.tracking_hosts.forget(&old);
     Ok(())
 }
 
