@@ -6,11 +6,11 @@ use std::future::Future;
 
 use poem::http::header::CONTENT_TYPE;
 use poem::http::{HeaderValue, Method, StatusCode};
-use poem::{Body, Endpoint, Error, IntoResponse, Request, Response, Result};
+use poem::{Body, Endpoint, Error, Request, Response, Result};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 
-use super::layer::{answer, go_on, slow, Layer};
+use super::layer::{answer, go_on, respond, slow, Layer};
 use crate::domain::principal;
 use crate::state::AppState;
 use crate::store::{self, StoreError};
@@ -129,10 +129,7 @@ async fn keyed<E: Endpoint>(next: &E, mut req: Request, key: String) -> Result<R
     if let Some(body) = body {
         req.set_body(Body::from(body));
     }
-    let resp = match next.call(req).await {
-        Ok(resp) => resp.into_response(),
-        Err(err) => err.into_response(),
-    };
+    let resp = respond(next.call(req).await);
     let status = resp.status();
     let mut tx = state.store.system_tx().await.map_err(internal)?;
     if status.is_server_error() {

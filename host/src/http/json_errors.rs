@@ -9,10 +9,10 @@ use std::sync::LazyLock;
 
 use poem::http::header::CONTENT_TYPE;
 use poem::http::StatusCode;
-use poem::{Body, Endpoint, IntoResponse, Request, Response, Result};
+use poem::{Body, Endpoint, Request, Response, Result};
 use serde_json::Value;
 
-use super::layer::{go_on, slow, Layer};
+use super::layer::{go_on, respond, slow, Layer};
 use crate::api::problem::{Problem, ProblemField};
 use crate::http::problem_errors::PROBLEM_JSON;
 
@@ -47,10 +47,7 @@ impl Layer for FieldErrors {
 async fn checked<E: Endpoint>(next: &E, mut req: Request) -> Result<Response> {
     let body = req.take_body().into_bytes().await?;
     req.set_body(Body::from(body.clone()));
-    let resp = match next.call(req).await {
-        Ok(resp) => resp.into_response(),
-        Err(err) => err.into_response(),
-    };
+    let resp = respond(next.call(req).await);
     if resp.status() != StatusCode::BAD_REQUEST {
         return Ok(resp);
     }

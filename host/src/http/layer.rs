@@ -33,6 +33,14 @@ pub fn pass<E: Endpoint>(next: &E, req: Request) -> impl Future<Output = Result<
     next.call(req).map_ok(IntoResponse::into_response)
 }
 
+/// An endpoint's answer, an error included, as the response it sends.
+pub fn respond(answer: Result<impl IntoResponse>) -> Response {
+    match answer {
+        Ok(resp) => resp.into_response(),
+        Err(err) => err.into_response(),
+    }
+}
+
 /// Passes `req` straight on.
 pub fn go_on<E: Endpoint>(next: &E, req: Request) -> Step<'_, impl Future<Output = Result<Response>> + Send + '_> {
     Either::Left(pass(next, req))

@@ -11,7 +11,7 @@ use poem::http::header::CONTENT_TYPE;
 use poem::http::StatusCode;
 use poem::{Endpoint, IntoResponse, Request, Response, Result};
 
-use super::layer::Layer;
+use super::layer::{respond, Layer};
 use crate::api::problem::Problem;
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -30,8 +30,7 @@ impl Layer for Problems {
         // (captured, and again where it is awaited).
         AssertUnwindSafe(next.call(req)).catch_unwind().then(|answered| {
             let resp = match answered {
-                Ok(Ok(resp)) => resp.into_response(),
-                Ok(Err(err)) => err.into_response(),
+                Ok(answered) => respond(answered),
                 Err(_) => {
                     tracing::error!("a handler panicked");
                     StatusCode::INTERNAL_SERVER_ERROR.into_response()
@@ -40,7 +39,7 @@ impl Layer for Problems {
             match is_problem_or_fine(&resp) {
                 true => Either::Left(ready(Ok(resp))),
                 // Boxed: only error answers carry the state of reading their body.
-                false => Either::Right(problem(resp).boxed()),
+                false => Either::Right(problem(resp).map(Ok).boxed()),
             }
         })
     }
@@ -57,7 +56,7 @@ fn is_problem_or_fine(resp: &Response) -> bool {
 }
 
 /// `resp`, an error that is not problem+json yet, as one.
-async fn problem(resp: Response) -> Result<Response> {
+async fn problem(resp: Response) -> Response {
     let status = resp.status();
     let (parts, body) = resp.into_parts();
     let detail = if status.is_server_error() {
@@ -82,7 +81,7 @@ async fn problem(resp: Response) -> Result<Response> {
             out.headers_mut().insert(name.clone(), value.clone());
         }
     }
-    Ok(out)
+    out
 }
 
 fn kind_default(status: u16) -> String {

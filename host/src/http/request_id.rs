@@ -4,10 +4,10 @@ use std::future::Future;
 
 use futures_util::FutureExt;
 use poem::http::HeaderValue;
-use poem::{Endpoint, IntoResponse, Request, Response, Result};
+use poem::{Endpoint, Request, Response, Result};
 use tracing::Instrument;
 
-use super::layer::Layer;
+use super::layer::{respond, Layer};
 
 pub const HEADER: &str = "x-request-id";
 
@@ -42,10 +42,7 @@ impl Layer for RequestIds {
         // A combinator, not an `async move` block: the block would hold the next future twice
         // (captured, and again where it is awaited).
         next.call(req).instrument(span).map(move |answered| {
-            let mut resp = match answered {
-                Ok(resp) => resp.into_response(),
-                Err(err) => err.into_response(),
-            };
+            let mut resp = respond(answered);
             if let Ok(value) = HeaderValue::from_str(&id) {
                 resp.headers_mut().insert(HEADER, value);
             }

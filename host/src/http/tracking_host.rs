@@ -50,7 +50,7 @@ impl Layer for HostTenants {
         mut req: Request,
     ) -> impl Future<Output = Result<Response>> + Send + 'a {
         let (state, host) = match (req.data::<Arc<AppState>>(), host_of(&req)) {
-            (Some(state), Some(host)) if host.contains('.') => (state.clone(), host),
+            (Some(state), Some(host)) if host.contains('.') => (state, host),
             _ => return go_on(next, req),
         };
         match state.tracking_hosts.known(&host) {
@@ -58,14 +58,18 @@ impl Layer for HostTenants {
                 Some(refused) => answer(Ok(refused)),
                 None => go_on(next, req),
             },
-            None => slow(async move {
-                let tenant = match state.tracking_hosts.tenant_of(&state.store, &host).await {
-                    Ok(t) => t,
-                    Err(e) => return Ok(ApiError::from(e).into_response()),
-                };
-                match admit(&mut req, tenant) {
-                    Some(refused) => Ok(refused),
-                    None => pass(next, req).await,
+            // The state is cloned only here, for the lookup that outlives the borrow of `req`.
+            None => slow({
+                let state = state.clone();
+                async move {
+                    let tenant = match state.tracking_hosts.tenant_of(&state.store, &host).await {
+                        Ok(t) => t,
+                        Err(e) => return Ok(ApiError::from(e).into_response()),
+                    };
+                    match admit(&mut req, tenant) {
+                        Some(refused) => Ok(refused),
+                        None => pass(next, req).await,
+                    }
                 }
             }),
         }
