@@ -40,46 +40,40 @@ pub async fn live_bytes(conn: &mut Conn, ctx: &TenantCtx, installation: &str, no
     Ok(used.unwrap_or(0))
 }
 
-/// Stores `value` under `key`, until `expires_at` (ms) when given, else for good; returns
-/// whether it was stored. With `quota`, only when the stored total stays within that many bytes
-/// with the entry added. The stored total (keys and values, expired entries not pruned yet
-/// included) is kept by the triggers of `plugin_kv` (in shards on PostgreSQL) and read in the
-/// same statement, so the common put, well within the quota, is one round trip where a put and
-/// a look take two. An entry it replaces is not subtracted: reading `plugin_kv` in an insert
-/// into it makes SQLite copy the row to a temporary table first (measured: 33 → 74 µs a put),
-/// and near the quota the caller's exact check decides anyway.
+/// Bytes (keys and values) the installation's entries take, expired ones not pruned yet
+/// included: a sum over the usage rows the triggers of `plugin_kv` keep (in shards on
+/// PostgreSQL), not over the namespace.
+pub async fn stored_bytes(conn: &mut Conn, ctx: &TenantCtx, installation: &str) -> Result<i64> {
+    let stored: Option<i64> = sqlx::query_scalar(
+        "SELECT CAST(SUM(bytes) AS BIGINT) FROM plugin_kv_usage WHERE tenant_id = $1 AND installation_id = $2",
+    )
+    .bind(ctx.tenant_id.as_str())
+    .bind(installation)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(stored.unwrap_or(0))
+}
+
+/// Stores `value` under `key`, until `expires_at` (ms) when given, else for good.
 pub async fn put(
     tx: &mut Conn,
     ctx: &TenantCtx,
     installation: &str,
-    entry: (&str, &[u8]),
+    (key, value): (&str, &[u8]),
     expires_at: Option<i64>,
-    quota: Option<i64>,
-) -> Result<bool> {
-    let within = match quota {
-        Some(_) => {
-            "COALESCE((SELECT SUM(bytes) FROM plugin_kv_usage WHERE tenant_id = $1 AND installation_id = $2), 0) \
-                    + OCTET_LENGTH($3) + OCTET_LENGTH($4) <= $6"
-        }
-        // SQLite needs a WHERE to tell an upsert's ON CONFLICT from a join's ON.
-        None => "TRUE",
-    };
-    let text = format!(
-        "INSERT INTO plugin_kv (tenant_id, installation_id, key, value, expires_at) SELECT $1, $2, $3, $4, $5 \
-         WHERE {within} \
-         ON CONFLICT (installation_id, key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at"
-    );
-    let (key, value) = entry;
-    let mut insert = sqlx::query(&text)
-        .bind(ctx.tenant_id.as_str())
-        .bind(installation)
-        .bind(key)
-        .bind(value)
-        .bind(expires_at);
-    if let Some(quota) = quota {
-        insert = insert.bind(quota);
-    }
-    Ok(insert.execute(&mut *tx).await?.rows_affected() > 0)
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO plugin_kv (tenant_id, installation_id, key, value, expires_at) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (installation_id, key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at",
+    )
+    .bind(ctx.tenant_id.as_str())
+    .bind(installation)
+    .bind(key)
+    .bind(value)
+    .bind(expires_at)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
 }
 
 /// Deletes up to `limit` entries (of every tenant) expired by `now`, soonest expired first.

@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 use switchboard_tests::plugins::{hostile, install, installed, invoke, invoke_ok, upload, DIST};
-use switchboard_tests::TestServer;
+use switchboard_tests::{Session, TestServer};
 
 const ALL_CAPS: [&str; 3] = ["kv", "customers:read", "customers:write"];
 
@@ -113,12 +113,34 @@ async fn upload_install_configure_and_invoke() {
         .assert_problem(409);
     let list = owner.get("/v1/installations").await;
     assert_eq!(list.body["data"].as_array().unwrap().len(), 1);
+    assert_eq!(stored_rows(&server, &owner, &id).await, (1, 5, 2));
     assert_eq!(owner.delete(&format!("/v1/installations/{id}")).await.status, 204);
+    assert_eq!(
+        stored_rows(&server, &owner, &id).await,
+        (0, 0, 0),
+        "no foreign key cascades these"
+    );
     owner.get(&format!("/v1/installations/{id}")).await.assert_problem(404);
     owner
         .get(&format!("/v1/installations/{id}/runs"))
         .await
         .assert_problem(404);
+}
+
+/// `(KV entries, runs, log lines)` stored for an installation.
+async fn stored_rows(server: &TestServer, owner: &Session, id: &str) -> (i64, i64, i64) {
+    let ctx = owner.ctx();
+    let mut tx = server.state.store.tenant_tx(&ctx).await.unwrap();
+    let mut counts = [0; 3];
+    for (table, count) in ["plugin_kv", "plugin_runs", "plugin_logs"].iter().zip(&mut counts) {
+        *count = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table} WHERE installation_id = $1"))
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
+    (counts[0], counts[1], counts[2])
 }
 
 /// With fuel to spare, an endless loop is stopped by the wall-clock budget (epoch interruption).

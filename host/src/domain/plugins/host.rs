@@ -362,21 +362,27 @@ impl HostApi for TenantHost {
         let now = now_ms();
         let expires_at = ttl_ms.map(|ttl| expiry(now, ttl)).transpose()?;
         let quota = self.state.plugins.kv_quota_bytes as i64;
+        let bytes = (key.len() + value.len()) as i64;
+        let usage = &self.state.plugins.kv_usage;
         self.writing(Writes::Last, async |tx| {
             let (ctx, installation) = (&self.ctx, self.installation.as_str());
-            if store::plugin_kv::put(tx, ctx, installation, (key, value), expires_at, Some(quota)).await? {
-                return Ok(());
+            if !usage.has_room(installation, bytes, quota) {
+                // The stored total counts expired entries until they are pruned: only when it
+                // is over are the live ones summed, the entry the put replaces taken out.
+                let stored = store::plugin_kv::stored_bytes(tx, ctx, installation).await?;
+                usage.read(installation, stored);
+                if stored + bytes > quota {
+                    let live = store::plugin_kv::live_bytes(tx, ctx, installation, now).await?;
+                    let replaced = store::plugin_kv::get(tx, ctx, installation, key, now)
+                        .await?
+                        .map_or(0, |old| key.len() + old.len());
+                    if live - replaced as i64 + bytes > quota {
+                        return Err(HostError::Quota(format!("the KV store is limited to {quota} bytes")));
+                    }
+                }
             }
-            // The stored total counts expired entries until they are pruned: only when it is
-            // over are the live ones summed, the entry the put replaces taken out.
-            let live = store::plugin_kv::live_bytes(tx, ctx, installation, now).await?;
-            let replaced = store::plugin_kv::get(tx, ctx, installation, key, now)
-                .await?
-                .map_or(0, |old| key.len() + old.len());
-            if live - replaced as i64 + (key.len() + value.len()) as i64 > quota {
-                return Err(HostError::Quota(format!("the KV store is limited to {quota} bytes")));
-            }
-            store::plugin_kv::put(tx, ctx, installation, (key, value), expires_at, None).await?;
+            store::plugin_kv::put(tx, ctx, installation, (key, value), expires_at).await?;
+            usage.put(installation, bytes);
             Ok(())
         })?;
         self.kv.remember(key, Some(value));

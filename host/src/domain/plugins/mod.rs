@@ -9,6 +9,7 @@ pub mod host;
 pub mod installations;
 pub mod invoke;
 pub mod kv_expiry;
+pub mod kv_usage;
 pub mod kv_view;
 pub mod run_writes;
 pub mod ticks;
@@ -44,6 +45,7 @@ pub struct Plugins {
     /// Installations whose KV namespace outgrew a run's snapshot lately: their runs read key by
     /// key without trying (a hint; it expires, so a namespace that shrank is snapshot again).
     pub kv_large: moka::sync::Cache<String, ()>,
+    pub kv_usage: kv_usage::KvUsage,
     /// The client behind `http-fetch`.
     pub http: reqwest::Client,
 }
@@ -78,6 +80,7 @@ impl Plugins {
                 .max_capacity(100_000)
                 .time_to_live(Duration::from_secs(600))
                 .build(),
+            kv_usage: kv_usage::KvUsage::default(),
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(5))
                 .redirect(reqwest::redirect::Policy::none())
