@@ -291,10 +291,23 @@ impl Store {
     /// A write transaction: on SQLite in a group on the writer connection, on PostgreSQL
     /// (whose writers do not queue) on a pooled connection.
     async fn begin(&self, tenant: Option<&TenantCtx>) -> Result<Tx> {
-        if let Some(member) = self.turns.member().await? {
-            return Ok(WriteTx::member(member));
-        }
-        let conn = self.pool.acquire().await?;
+        self.begin_with(None, tenant).await
+    }
+
+    /// [`Store::begin`] on `conn` when given, on PostgreSQL; SQLite's writes take their turn.
+    async fn begin_with(&self, conn: Option<PoolConnection<Any>>, tenant: Option<&TenantCtx>) -> Result<Tx> {
+        let conn = match conn {
+            Some(conn) if self.backend == Backend::Postgres => conn,
+            held => {
+                // Back to the pool before the wait for the writer's turn, whose holder may
+                // want a connection.
+                drop(held);
+                if let Some(member) = self.turns.member().await? {
+                    return Ok(WriteTx::member(member));
+                }
+                self.pool.acquire().await?
+            }
+        };
         // `Transaction::begin` is how `Pool::begin_with` moves a pooled connection into a
         // `'static` transaction, with the statement given.
         let tx = Transaction::begin(conn, Some(self.begin_statement(tenant, true))).await?;
@@ -316,11 +329,18 @@ impl Store {
         self.begin(Some(ctx)).await
     }
 
+    /// [`Store::tenant_tx`] on the connection the caller held for reads before, if any (from
+    /// [`Store::connection`]); on SQLite writes take their turn on the writer instead.
+    pub async fn tenant_tx_with(&self, conn: Option<PoolConnection<Any>>, ctx: &TenantCtx) -> Result<Tx> {
+        self.begin_with(conn, Some(ctx)).await
+    }
+
     /// A connection for one writer's run of transactions (a campaign send), taken with
     /// [`Store::tenant_tx_on`] and [`Store::tenant_read_on`]. On SQLite a commit by any other
     /// connection empties a connection's page cache, so transactions on pooled connections
     /// taken in turn each start cold (measured: a third of a campaign send's CPU went to reading
-    /// the same pages again); one connection's cache stays warm.
+    /// the same pages again); one connection's cache stays warm. Also for a plugin run's
+    /// reads, kept for its writes ([`Store::tenant_tx_with`]).
     pub async fn connection(&self) -> Result<PoolConnection<Any>> {
         Ok(self.pool.acquire().await?)
     }

@@ -133,3 +133,34 @@ async fn components_built_for_interface_0_1_0_still_run() {
     let run = invoke_ok(&owner, &id, "kv-roundtrip", json!({})).await;
     assert_eq!(run, json!({"value": "hello", "keys": ["greeting"]}));
 }
+
+/// A run keeps the connection of its first read for its later reads and its record, and gives
+/// it back before it waits for another: with more runs at once than connections, none of them
+/// waits on a connection another run holds while waiting itself (that would stall them all
+/// until the pool's acquire timeout, and fail them).
+#[tokio::test]
+async fn runs_holding_connections_do_not_wait_on_each_other() {
+    let server = TestServer::start_with(|c| {
+        c.database_max_connections = 3;
+        c.plugin_concurrency = 12;
+    })
+    .await;
+    let owner = server.signup("Pool").await;
+    let id = installed(&owner, &["kv", "customers:read"]).await;
+    invoke_ok(&owner, &id, "kv-put", json!({"key": "k"})).await;
+    let runs = (0..24).map(|i| {
+        let (owner, id) = (&owner, &id);
+        async move {
+            match i % 3 {
+                0 => invoke(owner, id, "kv-get", json!({"key": "k"})).await,
+                1 => invoke(owner, id, "read-customer", json!({"id": "cus_missing"})).await,
+                _ => invoke(owner, id, "kv-put", json!({"key": format!("k{i}")})).await,
+            }
+        }
+    });
+    for run in futures_util::future::join_all(runs).await {
+        assert_eq!(run["outcome"], "ok", "{run}");
+    }
+    let got = invoke_ok(&owner, &id, "kv-get", json!({"key": "k"})).await;
+    assert_eq!(got["keys"].as_array().unwrap().len(), 9, "{got}");
+}

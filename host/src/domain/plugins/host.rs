@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 use super::dispatch::FollowUp;
 use super::kv_view::{self, KvView, Lookup};
-use super::run_writes::{RunTx, RunWrites, BROKEN};
+use super::run_writes::{HeldConnection, RunTx, RunWrites, BROKEN};
 use crate::domain::crm::customers::{self, CustomerInput as DomainInput, ListParams, Patch};
 use crate::domain::crm::{events, tags};
 use crate::domain::messages::{self, SendError};
@@ -65,6 +65,7 @@ pub struct TenantHost {
     follow_ups: FollowUps,
     writes: RunWrites,
     kv: KvView,
+    held: HeldConnection,
     runtime: tokio::runtime::Handle,
 }
 
@@ -160,6 +161,7 @@ impl TenantHost {
             follow_ups: FollowUps::default(),
             writes: RunWrites::default(),
             kv: KvView::default(),
+            held: HeldConnection::default(),
             runtime,
         }
     }
@@ -174,9 +176,16 @@ impl TenantHost {
         self.writes.clone()
     }
 
+    /// The connection the run holds when it has not written, for its record.
+    pub fn held(&self) -> HeldConnection {
+        self.held.clone()
+    }
+
     /// Commits what the run wrote so far. Before a call that waits on the network, so no write
     /// lock is held meanwhile (nor wanted by that call's own transaction).
     pub fn commit_writes(&self) -> HostResult<()> {
+        // That call takes a connection of its own.
+        drop(self.held.take());
         if let Some(run) = self.open_writes()? {
             self.block(run.tx.commit()).map_err(StoreError::from)?;
         }
@@ -202,8 +211,9 @@ impl TenantHost {
     }
 
     /// [`Self::reading`] for one statement on the run's own KV namespace: alone, it runs in
-    /// autocommit ([`store::Store::autocommit_read`]), one round trip where a read-only
-    /// transaction takes three; the statement's tenant and installation are the wall.
+    /// autocommit (as [`store::Store::autocommit_read`] does) on the run's held connection,
+    /// one round trip where a read-only transaction takes three; the statement's tenant and
+    /// installation are the wall.
     /// Measured over 10 KV gets answered by one snapshot read: 419–465 → 254–266 µs a call on
     /// PostgreSQL.
     fn reading_kv<T>(&self, f: impl AsyncFnOnce(&mut Conn) -> HostResult<T>) -> HostResult<T> {
@@ -219,12 +229,26 @@ impl TenantHost {
         self.block(async {
             match alone {
                 Alone::Transaction => {
+                    // Never wait for a connection while holding one.
+                    drop(self.held.take());
                     let mut read = self.state.store.tenant_read(&self.ctx).await?;
                     let value = f(&mut read).await?;
                     read.commit().await?;
                     Ok(value)
                 }
-                Alone::Autocommit => f(&mut *self.state.store.autocommit_read().await?).await,
+                Alone::Autocommit => {
+                    let mut conn = match self.held.take() {
+                        Some(conn) => conn,
+                        None => self.state.store.connection().await?,
+                    };
+                    let value = f(&mut conn).await;
+                    // A connection that failed goes back to the pool, whose ping tells if it
+                    // still works.
+                    if value.is_ok() {
+                        self.held.put(conn);
+                    }
+                    value
+                }
             }
         })
     }
@@ -236,7 +260,7 @@ impl TenantHost {
             let Some(mut run) = open else {
                 // The run's first write needs no savepoint: when it fails, the transaction it
                 // opened holds nothing else and is rolled back whole.
-                let mut tx = self.state.store.tenant_tx(&self.ctx).await?;
+                let mut tx = self.state.store.tenant_tx_with(self.held.take(), &self.ctx).await?;
                 return match f(&mut tx).await {
                     Ok(value) => {
                         self.writes.put(RunTx::new(tx));

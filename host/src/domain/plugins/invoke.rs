@@ -4,6 +4,9 @@
 
 use std::sync::Arc;
 
+use sqlx::pool::PoolConnection;
+use sqlx::Any;
+
 use super::dispatch::{self, FollowUp};
 use super::host::TenantHost;
 use super::installations::Loaded;
@@ -65,6 +68,7 @@ pub async fn run(
     );
     let follow_ups = host.follow_ups();
     let writes = host.writes();
+    let held = host.held();
     let setup = CallSetup {
         host: Box::new(host),
         grants: loaded.grants.clone(),
@@ -97,7 +101,7 @@ pub async fn run(
                 trigger,
                 &run,
                 &follow_ups.take(),
-                writes.map(|w| w.tx),
+                writes.map(|w| w.tx).ok_or_else(|| held.take()),
             ));
             id.map(|id| (id, run))
         });
@@ -109,6 +113,8 @@ pub async fn run(
     Ok((id, run))
 }
 
+/// Records the run: in its transaction (`Ok`) when it wrote, else in one of its own, begun on
+/// the connection the run held for its reads (`Err`) when there is one.
 async fn record(
     state: &AppState,
     ctx: &TenantCtx,
@@ -116,7 +122,7 @@ async fn record(
     trigger: Trigger,
     run: &Run,
     follow_ups: &[FollowUp],
-    writes: Option<Tx>,
+    writes: std::result::Result<Tx, Option<PoolConnection<Any>>>,
 ) -> Result<PluginRunId> {
     let output = match &run.output {
         Some(Output::Event(s)) if !s.is_empty() => Some(s.clone()),
@@ -135,12 +141,12 @@ async fn record(
     };
     // A run that ended ok commits its writes with its record; a failed run's are undone.
     let mut tx = match writes {
-        Some(tx) if run.outcome == Outcome::Ok => tx,
-        Some(tx) => {
+        Ok(tx) if run.outcome == Outcome::Ok => tx,
+        Ok(tx) => {
             tx.rollback().await?;
             state.store.tenant_tx(ctx).await?
         }
-        None => state.store.tenant_tx(ctx).await?,
+        Err(held) => state.store.tenant_tx_with(held, ctx).await?,
     };
     let id = store::plugin_runs::insert(&mut tx, ctx, installation.as_str(), &row).await?;
     for line in &run.logs {

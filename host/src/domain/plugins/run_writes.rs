@@ -8,6 +8,9 @@
 
 use std::sync::{Arc, Mutex};
 
+use sqlx::pool::PoolConnection;
+use sqlx::Any;
+
 use crate::store::savepoint::Mark;
 use crate::store::Tx;
 
@@ -62,5 +65,24 @@ impl RunWrites {
 
     pub fn put(&self, run: RunTx) {
         *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(run);
+    }
+}
+
+/// The connection a run took for a read before it wrote, kept for its next reads, for its
+/// transaction to begin on, or for its record: sqlx pings a connection each time it goes back
+/// to the pool (a round trip `log_statement` does not show), so a run that took one per read
+/// paid a ping each. Shared, like [`RunWrites`], with whoever records the run. Whoever waits
+/// for another connection gives this one back first, so held connections never wait on each
+/// other.
+#[derive(Clone, Default)]
+pub struct HeldConnection(Arc<Mutex<Option<PoolConnection<Any>>>>);
+
+impl HeldConnection {
+    pub fn take(&self) -> Option<PoolConnection<Any>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+
+    pub fn put(&self, conn: PoolConnection<Any>) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(conn);
     }
 }
