@@ -134,8 +134,9 @@ async fn components_built_for_interface_0_1_0_still_run() {
     assert_eq!(run, json!({"value": "hello", "keys": ["greeting"]}));
 }
 
-/// A run keeps the connection of its first read for its later reads and its record, and gives
-/// it back before it waits for another: with more runs at once than connections, none of them
+/// A run keeps the connection of its first read (a webhook's: its installation's) for its later
+/// reads and its record, and gives it back before it waits for another; a webhook takes its
+/// run's permit before that connection. With more runs at once than connections, none of them
 /// waits on a connection another run holds while waiting itself (that would stall them all
 /// until the pool's acquire timeout, and fail them).
 #[tokio::test]
@@ -148,13 +149,20 @@ async fn runs_holding_connections_do_not_wait_on_each_other() {
     let owner = server.signup("Pool").await;
     let id = installed(&owner, &["kv", "customers:read"]).await;
     invoke_ok(&owner, &id, "kv-put", json!({"key": "k"})).await;
-    let runs = (0..24).map(|i| {
-        let (owner, id) = (&owner, &id);
+    // Webhooks read their installation on the connection their run goes on with.
+    let hook = server.url(&format!("/v1/hooks/{}/{id}/echo", owner.tenant_id));
+    let runs = (0..32).map(|i| {
+        let (server, owner, id, hook) = (&server, &owner, &id, &hook);
         async move {
-            match i % 3 {
+            match i % 4 {
                 0 => invoke(owner, id, "kv-get", json!({"key": "k"})).await,
                 1 => invoke(owner, id, "read-customer", json!({"id": "cus_missing"})).await,
-                _ => invoke(owner, id, "kv-put", json!({"key": format!("k{i}")})).await,
+                2 => invoke(owner, id, "kv-put", json!({"key": format!("k{i}")})).await,
+                _ => {
+                    let reply = server.http.post(hook).body("ping").send().await.unwrap();
+                    assert_eq!(reply.status(), 200);
+                    json!({"outcome": "ok"})
+                }
             }
         }
     });

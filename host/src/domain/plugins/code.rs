@@ -3,6 +3,9 @@
 
 use std::sync::Arc;
 
+use sqlx::pool::PoolConnection;
+use sqlx::Any;
+
 use crate::domain::{DomainError, Result};
 use crate::ids::{PluginId, PrefixedId};
 use crate::plugins::manifest::Manifest;
@@ -73,8 +76,13 @@ pub async fn resolve(
 }
 
 /// The compiled, pre-instantiated code: from memory, from disk, or compiled now (off the
-/// async threads).
-pub async fn prepared(state: &AppState, ctx: &TenantCtx, code: &Code) -> Result<Arc<Prepared>> {
+/// async threads). An upload's component is read on `conn` when the caller holds one.
+pub async fn prepared(
+    state: &AppState,
+    ctx: &TenantCtx,
+    code: &Code,
+    conn: Option<&mut PoolConnection<Any>>,
+) -> Result<Arc<Prepared>> {
     let runtime = state.plugins.runtime.clone();
     if let Some(p) = runtime.cached(&code.sha256) {
         return Ok(p);
@@ -87,10 +95,11 @@ pub async fn prepared(state: &AppState, ctx: &TenantCtx, code: &Code) -> Result<
             .map(|e| e.wasm.clone())
             .ok_or(DomainError::NotFound)?,
         Source::Upload(id) => {
-            let mut read = state.store.autocommit_read().await?;
-            let wasm = store::plugins::wasm(&mut read, ctx, id, &code.manifest.version).await?;
-            read.commit().await?;
-            Arc::new(wasm)
+            let version = &code.manifest.version;
+            Arc::new(match conn {
+                Some(conn) => store::plugins::wasm(conn, ctx, id, version).await?,
+                None => store::plugins::wasm(&mut *state.store.connection().await?, ctx, id, version).await?,
+            })
         }
     };
     let compiled = tokio::task::spawn_blocking(move || runtime.prepare(&wasm))

@@ -30,11 +30,17 @@ pub async fn deliver(
     let tenant = TenantId::parse(tenant).ok_or(DomainError::NotFound)?;
     let id = InstallationId::parse(installation).ok_or(DomainError::NotFound)?;
     let ctx = TenantCtx::new(tenant, Actor::System, None);
-    let loaded = installations::load(state, &ctx, &id).await?;
+    // The run's slot first, then the connection the installation is read on, which the run
+    // goes on with.
+    let mut slot = invoke::Slot::take(state).await?;
+    let mut conn = state.store.connection().await?;
+    let loaded = installations::load_on(state, &mut conn, &ctx, &id).await?;
     if !loaded.enabled || !loaded.code.manifest.webhooks.contains(&request.route) {
         return Err(DomainError::NotFound);
     }
-    let (_, run) = invoke::run(state, &ctx, &loaded, Trigger::Webhook, Input::Transform(request)).await?;
+    slot.hold(conn);
+    let input = Input::Transform(request);
+    let (_, run) = invoke::run_in(state, &ctx, (&loaded, slot), Trigger::Webhook, input).await?;
     Ok(match (run.outcome, run.output) {
         (Outcome::Ok, Some(Output::Transform(response))) => HookReply::Response(response),
         (outcome, _) => HookReply::Failed(outcome),

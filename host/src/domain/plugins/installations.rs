@@ -263,11 +263,14 @@ pub async fn delete(state: &AppState, ctx: &TenantCtx, id: &InstallationId) -> R
 
 /// The installation ready to run.
 pub async fn load(state: &AppState, ctx: &TenantCtx, id: &InstallationId) -> Result<Loaded> {
-    // The installation, then (for an upload) its version's manifest: rows that do not change
-    // together, and the version's never changes.
-    let mut read = state.store.autocommit_read().await?;
-    let (row, code) = load_row(state, &mut read, ctx, id).await?;
-    read.commit().await?;
+    load_on(state, &mut *state.store.connection().await?, ctx, id).await
+}
+
+/// [`load`] on a connection the caller keeps for the run ([`super::invoke::Slot::hold`]).
+pub async fn load_on(state: &AppState, conn: &mut Conn, ctx: &TenantCtx, id: &InstallationId) -> Result<Loaded> {
+    // The installation, then (for an upload) its version's manifest, each in autocommit: rows
+    // that do not change together, and the version's never changes.
+    let (row, code) = load_row(state, conn, ctx, id).await?;
     let mut config: Map<String, Value> = stored(&row.config)?;
     config.extend(open_secrets(state, &row)?);
     let names: Vec<String> = stored(&row.capabilities)?;

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use sqlx::pool::PoolConnection;
 use sqlx::Any;
+use tokio::sync::OwnedSemaphorePermit;
 
 use super::dispatch::{self, FollowUp};
 use super::host::TenantHost;
@@ -43,8 +44,33 @@ impl Trigger {
     }
 }
 
+/// A run's turn: one of the process's plugin permits and, when the caller read the installation
+/// on it, that connection, for the run to go on with (each return to the pool costs a ping).
+/// The permit comes first: runs holding one wait for connections, so no one may hold a
+/// connection while waiting for a permit.
+pub struct Slot {
+    permit: OwnedSemaphorePermit,
+    conn: Option<PoolConnection<Any>>,
+}
+
+impl Slot {
+    pub async fn take(state: &AppState) -> Result<Self> {
+        let permit = state
+            .plugins
+            .permits()
+            .acquire_owned()
+            .await
+            .map_err(|e| DomainError::Io(std::io::Error::other(e)))?;
+        Ok(Self { permit, conn: None })
+    }
+
+    /// Hands `conn` on to the run.
+    pub fn hold(&mut self, conn: PoolConnection<Any>) {
+        self.conn = Some(conn);
+    }
+}
+
 /// Runs `input` in a fresh sandbox on a blocking thread and records the run.
-#[tracing::instrument(skip_all, fields(tenant = %ctx.tenant_id, installation = %loaded.id))]
 pub async fn run(
     state: &Arc<AppState>,
     ctx: &TenantCtx,
@@ -52,7 +78,20 @@ pub async fn run(
     trigger: Trigger,
     input: Input,
 ) -> Result<(PluginRunId, Run)> {
-    let prepared = super::code::prepared(state, ctx, &loaded.code).await?;
+    let slot = Slot::take(state).await?;
+    run_in(state, ctx, (loaded, slot), trigger, input).await
+}
+
+/// [`run`] in a slot the caller took.
+#[tracing::instrument(skip_all, fields(tenant = %ctx.tenant_id, installation = %loaded.id))]
+pub async fn run_in(
+    state: &Arc<AppState>,
+    ctx: &TenantCtx,
+    (loaded, mut slot): (&Loaded, Slot),
+    trigger: Trigger,
+    input: Input,
+) -> Result<(PluginRunId, Run)> {
+    let prepared = super::code::prepared(state, ctx, &loaded.code, slot.conn.as_mut()).await?;
     // What started the run, for the keys of the messages it sends: a retried event sends the
     // same keys, so a message is handed over once.
     let origin = match &input {
@@ -69,17 +108,15 @@ pub async fn run(
     let follow_ups = host.follow_ups();
     let writes = host.writes();
     let held = host.held();
+    if let Some(conn) = slot.conn {
+        held.put(conn);
+    }
     let setup = CallSetup {
         host: Box::new(host),
         grants: loaded.grants.clone(),
         config: loaded.config.clone(),
     };
-    let permit = state
-        .plugins
-        .permits()
-        .acquire_owned()
-        .await
-        .map_err(|e| DomainError::Io(std::io::Error::other(e)))?;
+    let permit = slot.permit;
     let runtime = state.plugins.runtime.clone();
     let (state, ctx, installation) = (state.clone(), ctx.clone(), loaded.id.clone());
     let tokio = tokio::runtime::Handle::current();
